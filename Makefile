@@ -1,0 +1,48 @@
+# City Exchange: `make run` starts the app with demo data, `make test` runs every test
+# on SQLite and on the local PostgreSQL server. Both set up what they need.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app exchange
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-pg install migrate translations bench clean
+
+run: install migrate
+	$(FLASK) seed-demo
+	$(FLASK) search reindex
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: test-sqlite test-pg
+
+test-sqlite: install
+	$(BIN)/pytest -q
+
+test-pg: install
+	@sh .ci/ensure-postgres
+	EXCHANGE_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+
+install: $(STAMP) translations
+
+$(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+translations: $(STAMP)
+	@if ls exchange/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel compile -q -d exchange/translations; fi
+
+migrate: install
+	$(FLASK) db upgrade
+
+bench: install
+	$(BIN)/python benchmarks/search_bench.py
+	$(BIN)/python benchmarks/match_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

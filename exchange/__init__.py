@@ -1,0 +1,143 @@
+"""City Exchange: create_app() builds the Flask application from small configure steps."""
+import importlib
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_babel import get_locale, lazy_gettext
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from .config import apply_layers
+from .extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Domain packages, in dependency order. Each may have `models`, `views` (a blueprint
+#: named `bp`) and `cli` (a `register(app)` function); create_app() wires what exists.
+DOMAINS = ("core", "auth", "cities", "wiki", "search", "matching", "projects", "visits", "api")
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory: config layers, extensions, blueprints, CLI, error pages."""
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("EXCHANGE_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    apply_layers(app, config)
+    configure_extensions(app)
+    configure_domains(app)
+    configure_templates(app)
+    configure_errors(app)
+    from . import cli
+
+    cli.register(app)
+    return app
+
+
+def import_domain_module(domain: str, name: str):
+    """Import exchange.<domain>.<name> if that module exists, else return None."""
+    qualified = f"{__name__}.{domain}.{name}"
+    if importlib.util.find_spec(qualified) is None:
+        return None
+    return importlib.import_module(qualified)
+
+
+def import_models() -> None:
+    """Import every domain's models so the metadata knows all tables."""
+    for domain in DOMAINS:
+        import_domain_module(domain, "models")
+
+
+def configure_extensions(app: Flask) -> None:
+    """Bind the unbound extensions from extensions.py."""
+    import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.login_message = lazy_gettext("Bitte melden Sie sich an, um diese Seite zu sehen.")
+    from .auth import login  # noqa: F401  (registers the user loaders)
+    babel.init_app(app, locale_selector=select_locale)
+
+
+def select_locale() -> str:
+    """German first: explicit choice, then the user's setting, then the browser, then de."""
+    languages = _languages()
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and getattr(current_user, "is_authenticated", False):
+        if current_user.locale in languages:
+            return current_user.locale
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def _languages():
+    from flask import current_app
+
+    return current_app.config["LANGUAGES"]
+
+
+def configure_domains(app: Flask) -> None:
+    """Register each domain's blueprint."""
+    for domain in DOMAINS:
+        module = import_domain_module(domain, "views")
+        if module is not None and hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
+
+
+def configure_templates(app: Flask) -> None:
+    """Jinja helpers available in every template."""
+    from .markup import render_markdown
+
+    def has_endpoint(endpoint: str) -> bool:
+        return endpoint in app.view_functions
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.globals["has_endpoint"] = has_endpoint
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+    @app.context_processor
+    def inject_layout():
+        return {"languages": app.config["LANGUAGES"], "layout_extras": g.get("layout_extras", {})}
+
+
+def wants_json() -> bool:
+    """API paths and clients that ask for JSON get JSON errors."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def configure_errors(app: Flask) -> None:
+    """HTML error pages for people, JSON errors for API clients."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if wants_json():
+            response = jsonify(error={"status": error.code, "name": error.name,
+                                      "message": error.description})
+            return response, error.code
+        return render_template("errors.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error={"status": 500, "name": "Internal Server Error",
+                                  "message": "An unexpected error occurred."}), 500
+        return render_template("errors.html", error=None), 500

@@ -1,0 +1,60 @@
+"""Users and their personal API tokens."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..util import utcnow
+
+#: Roles a user has within their city; platform administration is the separate is_admin flag.
+ROLES = ("staff", "city_admin", "visit_planner")
+
+
+class User(UserMixin, db.Model):
+    """A person working for a city (or a platform administrator without a city)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-cased, which makes the unique constraint case-insensitive.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    city_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cities.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(20), default="staff")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    #: Staff who registered themselves wait for their city admin's approval.
+    is_approved: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str | None] = mapped_column(sa.String(5))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    city = relationship("City", back_populates="users")
+    tokens = relationship("ApiToken", back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self) -> bool:
+        """Only approved users may log in."""
+        return self.is_approved
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class ApiToken(db.Model):
+    """A named personal token; only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: First characters of the token, shown so the owner can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user = relationship("User", back_populates="tokens")

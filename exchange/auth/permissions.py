@@ -1,0 +1,54 @@
+"""Permission rules in one place; the web UI and the API both ask these functions."""
+from .models import User
+
+
+def is_member(user: User | None) -> bool:
+    """An approved, logged-in user: may read everything published."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def belongs_to(user: User | None, city) -> bool:
+    """True when the user works for `city`."""
+    return is_member(user) and city is not None and user.city_id == city.id
+
+
+def is_city_admin_of(user: User | None, city) -> bool:
+    """The CDO/CIO of `city` (or a platform admin)."""
+    if not is_member(user):
+        return False
+    return user.is_admin or (belongs_to(user, city) and user.role == "city_admin")
+
+
+def can_create_city(user: User | None) -> bool:
+    """Only platform administrators add cities."""
+    return is_member(user) and user.is_admin
+
+
+def can_edit_city(user: User | None, city) -> bool:
+    """City admins edit their city's profile and interests."""
+    return is_city_admin_of(user, city)
+
+
+def can_approve_user(actor: User | None, user: User) -> bool:
+    """City admins approve staff of their own city; platform admins anyone."""
+    if not is_member(actor):
+        return False
+    return actor.is_admin or (actor.role == "city_admin" and actor.city_id == user.city_id
+                              and user.city_id is not None)
+
+
+def can_read_experience(user: User | None, experience) -> bool:
+    """Published pages are for every member; drafts for the writing city only."""
+    if not is_member(user) or experience.deleted_at is not None:
+        return bool(is_member(user) and user.is_admin)
+    return experience.status == "published" or user.is_admin or belongs_to(user, experience.city)
+
+
+def can_write_for_city(user: User | None, city) -> bool:
+    """Any member of a city writes that city's experiences."""
+    return is_member(user) and (user.is_admin or belongs_to(user, city))
+
+
+def can_edit_experience(user: User | None, experience) -> bool:
+    """Staff edit their own city's experiences; platform admins all."""
+    return can_write_for_city(user, experience.city)

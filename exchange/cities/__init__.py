@@ -1,0 +1,1 @@
+"""Cities, the topic taxonomy and interests."""

@@ -1,0 +1,59 @@
+"""Command line: flask --app exchange seed-demo | export | import | users | tokens | search."""
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+
+def register(app: Flask) -> None:
+    """Add the top-level commands and each domain's command group."""
+    from . import DOMAINS, import_domain_module
+
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(export_command)
+    app.cli.add_command(import_command)
+    for domain in DOMAINS:
+        module = import_domain_module(domain, "cli")
+        if module is not None:
+            module.register(app)
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo():
+    """Load the topic taxonomy, Munich, Stuttgart and their demo experiences (idempotent)."""
+    from .demo import load_demo
+    from .extensions import db
+
+    summary = load_demo()
+    db.session.commit()
+    click.echo(summary)
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@with_appcontext
+def export_command(path):
+    """Write everything as JSON Lines to PATH ("-" for standard output)."""
+    from .transfer import export_jsonl
+
+    with click.open_file(path, "w", encoding="utf-8") as handle:
+        count = export_jsonl(handle)
+    click.echo(f"{count} lines written", err=True)
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@with_appcontext
+def import_command(path):
+    """Read JSON Lines from PATH; a bad line aborts the whole file."""
+    from .extensions import db
+    from .transfer import ImportError_, import_jsonl
+
+    with click.open_file(path, "r", encoding="utf-8") as handle:
+        try:
+            summary = import_jsonl(handle)
+        except ImportError_ as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(summary)

@@ -1,0 +1,76 @@
+"""Configuration defaults; secrets only ever come from instance/ or the environment."""
+import os
+import secrets
+from pathlib import Path
+
+#: Environment variables that override the instance configuration, by config key.
+ENVIRONMENT_KEYS = {
+    "SQLALCHEMY_DATABASE_URI": "EXCHANGE_DATABASE_URL",
+    "SECRET_KEY": "EXCHANGE_SECRET_KEY",
+    "INDEX_DIR": "EXCHANGE_INDEX_DIR",
+}
+
+
+class DefaultConfig:
+    """Safe defaults for development: everything lives under the instance folder."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "de"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
+    LANGUAGES = ("de", "en")
+    #: Password hashing: werkzeug's scrypt, a memory-hard modern algorithm.
+    PASSWORD_HASH_METHOD = "scrypt"
+    #: Outgoing mail: "log" appends to instance/mail.log, "smtp" uses the SMTP_* keys.
+    MAIL_BACKEND = "log"
+    MAIL_FROM = "City Exchange <noreply@city-exchange.example>"
+    SMTP_HOST = "localhost"
+    SMTP_PORT = 25
+    SMTP_USER = None
+    SMTP_PASSWORD = None
+    SMTP_STARTTLS = False
+    #: Apply pending index work from the outbox before each search request.
+    SEARCH_APPLY_OUTBOX_ON_QUERY = True
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgresql:// URLs (psycopg2 is not installed)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Read instance/secret_key, generating it once with owner-only permissions."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def apply_layers(app, config=None) -> None:
+    """Load defaults, then instance/config.py, then the environment, then `config`."""
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    for key, variable in ENVIRONMENT_KEYS.items():
+        if os.environ.get(variable):
+            app.config[key] = os.environ[variable]
+    if config:
+        app.config.update(config)
+    instance = Path(app.instance_path)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance / 'exchange.db'}")
+    app.config.setdefault("INDEX_DIR", str(instance / "index"))
+    app.config.setdefault("MAIL_LOG", str(instance / "mail.log"))
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)

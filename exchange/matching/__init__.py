@@ -1,0 +1,1 @@
+"""Matchmaking between cities: scoring and explanations."""

@@ -1,0 +1,1 @@
+"""Joint project proposals and their state machine."""

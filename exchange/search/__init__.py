@@ -1,0 +1,1 @@
+"""Full-text search: German analysis, Whoosh index, outbox, query service."""

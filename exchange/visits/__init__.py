@@ -1,0 +1,1 @@
+"""Delegation visits: agenda, dossier, calendar."""

@@ -1,0 +1,1 @@
+"""The experience wiki: pages with append-only revisions."""

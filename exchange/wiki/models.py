@@ -1,0 +1,96 @@
+"""Experiences (the wiki pages) and their append-only revisions."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..util import utcnow
+
+KINDS = ("lesson_learned", "practice", "project_report", "visit_report")
+STATUSES = ("draft", "published")
+
+experience_topics = sa.Table(
+    "experience_topics",
+    db.metadata,
+    sa.Column("experience_id", sa.ForeignKey("experiences.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Experience(db.Model):
+    """A lesson learned, practice, project or visit report written by a city."""
+
+    __tablename__ = "experiences"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind IN ('lesson_learned', 'practice', 'project_report', 'visit_report')",
+            name="kind_known",
+        ),
+        sa.CheckConstraint("status IN ('draft', 'published')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    #: Mirrors the current revision's title, for listing and sorting without a join.
+    title: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(20), default="lesson_learned")
+    status: Mapped[str] = mapped_column(sa.String(20), default="draft")
+    city_id: Mapped[int] = mapped_column(sa.ForeignKey("cities.id"), index=True)
+    contact_name: Mapped[str | None] = mapped_column(sa.String(120))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    current_revision_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("revisions.id", use_alter=True), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    #: Deleted pages keep their history; they vanish from lists, search and the API.
+    deleted_at: Mapped[datetime | None]
+
+    city = relationship("City")
+    topics = relationship("Topic", secondary=experience_topics, order_by="Topic.name_de")
+    current_revision = relationship(
+        "Revision", foreign_keys=[current_revision_id], post_update=True
+    )
+    revisions = relationship(
+        "Revision", foreign_keys="Revision.experience_id", back_populates="experience",
+        order_by="Revision.number", cascade="all, delete-orphan",
+    )
+
+    @property
+    def body(self) -> str:
+        """The Markdown text of the current revision."""
+        return self.current_revision.body if self.current_revision else ""
+
+    @property
+    def is_published(self) -> bool:
+        """Visible to everyone logged in and in the search index."""
+        return self.status == "published" and self.deleted_at is None
+
+    def __repr__(self) -> str:
+        return f"<Experience {self.slug}>"
+
+
+class Revision(db.Model):
+    """One immutable saved version of an experience's title and text."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (sa.UniqueConstraint("experience_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experience_id: Mapped[int] = mapped_column(sa.ForeignKey("experiences.id"), index=True)
+    #: 1, 2, 3 ... within the experience.
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    summary: Mapped[str] = mapped_column(sa.String(300), default="")
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when this revision re-instates an older one.
+    restored_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("revisions.id"))
+
+    experience = relationship("Experience", foreign_keys=[experience_id],
+                              back_populates="revisions")
+    author = relationship("User")
