@@ -5,27 +5,16 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_login import current_user, login_required
 
 from ..extensions import db
+from .hooks import fill
 
 bp = Blueprint("core", __name__)
-
-#: Dashboard panels contributed by domains: name -> function(user) returning template data.
-DASHBOARD_PANELS: dict = {}
-
-
-def dashboard_panel(name: str):
-    """Register a function that provides data for one dashboard panel."""
-    def decorator(function):
-        DASHBOARD_PANELS[name] = function
-        return function
-    return decorator
-
 
 @bp.route("/")
 @login_required
 def index():
     """The dashboard: recent changes, upcoming visits, open invitations."""
-    panels = {name: provide(current_user) for name, provide in DASHBOARD_PANELS.items()}
-    return render_template("core/index.html", panels=panels)
+    sections = fill("dashboard", user=current_user)
+    return render_template("core/index.html", sections=sections)
 
 
 @bp.route("/lang/<code>")

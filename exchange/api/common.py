@@ -1,0 +1,82 @@
+"""Shared API plumbing: authentication, JSON errors, request parsing, pagination."""
+from functools import wraps
+
+from flask import abort, g, jsonify, request
+from flask_login import current_user
+
+from ..auth.permissions import is_member
+from ..extensions import csrf
+
+
+class ApiError(Exception):
+    """A client error with a status code, a message and optional details."""
+
+    def __init__(self, status: int, message: str, **details):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+
+def error_response(status: int, message: str, **details):
+    """The JSON body every API error has: {"error": {"status", "message", ...}}."""
+    body = {"status": status, "message": str(message)}
+    body.update(details)
+    return jsonify(error=body), status
+
+
+def api_view(function):
+    """Decorator for every API view: login required, ApiError turned into JSON."""
+    @wraps(function)
+    def wrapper(*args, **kwargs):
+        if not is_member(current_user):
+            return error_response(401, "authentication required: log in or send "
+                                  "'Authorization: Bearer <token>'")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("token_auth"):
+            # Session-authenticated writes must be JSON: browsers cannot send that
+            # cross-site without a CORS preflight, which this API never grants.
+            if not request.is_json:
+                return error_response(415, "send the request body as application/json")
+        try:
+            return function(*args, **kwargs)
+        except ApiError as error:
+            return error_response(error.status, error.message, **error.details)
+    # Token clients have no CSRF token; see the content-type rule above.
+    return csrf.exempt(wrapper)
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 400 error."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    return data
+
+
+def int_arg(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+    """An integer query argument within bounds, or a 400 error."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"query parameter {name!r} must be an integer") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ApiError(400, f"query parameter {name!r} must be {bound}")
+    return value
+
+
+def not_found(what: str):
+    """Raise a 404 API error naming what was not found."""
+    raise ApiError(404, f"{what} not found")
+
+
+def forbidden(message: str = "you may not do this"):
+    """Raise a 403 API error."""
+    raise ApiError(403, message)
+
+
+__all__ = ["ApiError", "api_view", "error_response", "json_body", "int_arg", "not_found",
+           "forbidden", "abort"]
