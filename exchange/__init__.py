@@ -5,7 +5,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import get_locale, lazy_gettext
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -74,6 +74,9 @@ def configure_extensions(app: Flask) -> None:
 def select_locale() -> str:
     """German first: explicit choice, then the user's setting, then the browser, then de."""
     languages = _languages()
+    if not has_request_context():
+        # Services and CLI commands translate messages too; they get the default.
+        return languages[0]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
