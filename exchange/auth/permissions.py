@@ -52,3 +52,14 @@ def can_write_for_city(user: User | None, city) -> bool:
 def can_edit_experience(user: User | None, experience) -> bool:
     """Staff edit their own city's experiences; platform admins all."""
     return can_write_for_city(user, experience.city)
+
+
+def can_review_registrations(user: User | None) -> bool:
+    """City admins (for their city) and platform admins see the approval queue."""
+    return is_member(user) and (user.is_admin or (user.role == "city_admin"
+                                                  and user.city_id is not None))
+
+
+def can_change_role(actor: User | None, user: User) -> bool:
+    """City admins set roles of their own city's users, but never their own role."""
+    return can_approve_user(actor, user) and actor.id != user.id
