@@ -63,3 +63,31 @@ def can_review_registrations(user: User | None) -> bool:
 def can_change_role(actor: User | None, user: User) -> bool:
     """City admins set roles of their own city's users, but never their own role."""
     return can_approve_user(actor, user) and actor.id != user.id
+
+
+# --- visits (helper G) -----------------------------------------------------------------
+
+#: Roles that may plan visits for their own city.
+VISIT_PLANNING_ROLES = ("visit_planner", "city_admin")
+
+
+def can_plan_visits_for(user: User | None, city) -> bool:
+    """Visit planners and city admins plan their own city's visits; platform admins all."""
+    if not is_member(user) or city is None:
+        return False
+    return user.is_admin or (belongs_to(user, city) and user.role in VISIT_PLANNING_ROLES)
+
+
+def can_create_visit(user: User | None, host_city, visiting_city) -> bool:
+    """A visit may be created by planners or admins of either of its two cities."""
+    return can_plan_visits_for(user, host_city) or can_plan_visits_for(user, visiting_city)
+
+
+def can_edit_visit(user: User | None, visit) -> bool:
+    """Planners and city admins of the host or the visiting city edit a visit."""
+    return can_create_visit(user, visit.host_city, visit.visiting_city)
+
+
+def can_read_visit(user: User | None, visit) -> bool:
+    """Every logged-in member reads every visit."""
+    return is_member(user)
