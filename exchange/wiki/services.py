@@ -1,0 +1,424 @@
+"""Writing experiences: create, edit with conflict detection, restore, publish, delete.
+
+Every change appends a Revision (never rewrites one), keeps `Experience.title` equal to
+the current revision's title and records index work in the search outbox in the same
+transaction. Services flush; the caller commits.
+
+`actor=None` stands for a trusted operator command (demo data, import): no permission
+check, no author. Views and the API always pass the logged-in user.
+"""
+import re
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from ..auth.permissions import can_edit_experience, can_read_experience, can_write_for_city
+from ..extensions import db
+from ..util import slugify, utcnow
+from .models import KINDS, STATUSES, Experience, Revision, experience_topics
+
+MAX_TITLE = 200
+MAX_BODY = 200_000
+MAX_SUMMARY = 300
+MAX_SLUG = 120
+MAX_CONTACT_NAME = 120
+MAX_CONTACT_EMAIL = 254
+#: Auto slugs leave room for a "-NN" suffix within MAX_SLUG.
+AUTO_SLUG_LENGTH = 100
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class WikiError(ValueError):
+    """Invalid input for an experience; `errors` maps field names to German messages."""
+
+    def __init__(self, message: str | None = None, errors: dict | None = None):
+        self.errors = dict(errors or {})
+        if message is None:
+            message = " ".join(str(text) for text in self.errors.values())
+        super().__init__(message)
+        self.message = message
+
+
+class EditConflict(WikiError):
+    """The edit started from an older revision; `current` is the revision saved meanwhile."""
+
+    def __init__(self, current: Revision):
+        super().__init__(_("Jemand anderes hat diese Erfahrung inzwischen gespeichert "
+                           "(Version %(number)s). Ihre Änderung wurde nicht gespeichert.",
+                           number=current.number),
+                         errors={"base_revision": _("Die Ausgangsversion ist veraltet.")})
+        self.current = current
+
+
+class PermissionDenied(PermissionError):
+    """The actor may not write this experience."""
+
+    def __init__(self, message: str | None = None):
+        message = message or _("Sie dürfen Erfahrungen dieser Stadt nicht bearbeiten.")
+        super().__init__(message)
+        self.message = message
+
+
+# --- validation --------------------------------------------------------------------------
+
+def _clean_title(title, errors: dict) -> str:
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = _("Bitte geben Sie einen Titel ein.")
+    elif len(title) > MAX_TITLE:
+        errors["title"] = _("Der Titel darf höchstens %(max)s Zeichen lang sein.", max=MAX_TITLE)
+    return title
+
+
+def _clean_body(body, errors: dict) -> str:
+    body = (body or "").replace("\r\n", "\n")
+    if len(body) > MAX_BODY:
+        errors["body"] = _("Der Text darf höchstens %(max)s Zeichen lang sein.", max=MAX_BODY)
+    return body
+
+
+def _clean_summary(summary, errors: dict) -> str:
+    summary = (summary or "").strip()
+    if len(summary) > MAX_SUMMARY:
+        errors["summary"] = _("Die Zusammenfassung darf höchstens %(max)s Zeichen lang sein.",
+                              max=MAX_SUMMARY)
+    return summary
+
+
+def _check_choice(value, choices, field: str, errors: dict) -> None:
+    if value not in choices:
+        if field == "kind":
+            errors[field] = _("Unbekannte Art: %(value)s.", value=value)
+        else:
+            errors[field] = _("Unbekannter Status: %(value)s.", value=value)
+
+
+def _clean_contact(name, email, errors: dict) -> tuple[str | None, str | None]:
+    name = (name or "").strip() or None
+    email = (email or "").strip() or None
+    if name is not None and len(name) > MAX_CONTACT_NAME:
+        errors["contact_name"] = _("Der Kontaktname darf höchstens %(max)s Zeichen lang sein.",
+                                   max=MAX_CONTACT_NAME)
+    if email is not None:
+        try:
+            if len(email) > MAX_CONTACT_EMAIL:
+                raise EmailNotValidError("too long")
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors["contact_email"] = _("Bitte geben Sie eine gültige E-Mail-Adresse an.")
+    return name, email
+
+
+def resolve_topics(topics, errors: dict) -> list:
+    """Topic objects for a mix of Topic objects and slugs; unknown slugs become an error."""
+    from ..cities.models import Topic
+
+    resolved, wanted = [], []
+    for item in topics or ():
+        if isinstance(item, Topic):
+            resolved.append(item)
+        else:
+            wanted.append(str(item).strip())
+    wanted = [slug for slug in dict.fromkeys(wanted) if slug]
+    if wanted:
+        found = {topic.slug: topic for topic in
+                 db.session.scalars(sa.select(Topic).where(Topic.slug.in_(wanted)))}
+        unknown = [slug for slug in wanted if slug not in found]
+        if unknown:
+            errors["topics"] = _("Unbekannte Themen: %(slugs)s.", slugs=", ".join(unknown))
+        resolved.extend(found[slug] for slug in wanted if slug in found)
+    unique = []
+    for topic in resolved:
+        if topic not in unique:
+            unique.append(topic)
+    return unique
+
+
+def _slug_taken(slug: str) -> bool:
+    return db.session.scalar(sa.select(Experience.id).where(Experience.slug == slug)) is not None
+
+
+def _clean_slug(slug, title: str, errors: dict) -> str | None:
+    if slug is not None and str(slug).strip():
+        slug = str(slug).strip()
+        if len(slug) > MAX_SLUG or not SLUG_PATTERN.match(slug):
+            errors["slug"] = _("Die Kurz-URL darf nur Kleinbuchstaben, Ziffern und Bindestriche "
+                               "enthalten (höchstens %(max)s Zeichen).", max=MAX_SLUG)
+        elif _slug_taken(slug):
+            errors["slug"] = _("Die Kurz-URL „%(slug)s“ ist schon vergeben.", slug=slug)
+        return slug
+    if not title:
+        return None
+    base = slugify(title, max_length=AUTO_SLUG_LENGTH)
+    candidate, counter = base, 1
+    while _slug_taken(candidate):
+        counter += 1
+        candidate = f"{base}-{counter}"
+    return candidate
+
+
+# --- writing -----------------------------------------------------------------------------
+
+def _require_write(actor, city) -> None:
+    if actor is not None and not can_write_for_city(actor, city):
+        raise PermissionDenied()
+
+
+def _require_edit(actor, experience: Experience) -> None:
+    if actor is not None and not can_edit_experience(actor, experience):
+        raise PermissionDenied()
+
+
+def _enqueue(experience: Experience) -> None:
+    from ..search.outbox import enqueue
+
+    enqueue(experience)
+
+
+def _append_revision(actor, experience: Experience, title: str, body: str, summary: str,
+                     restored_from: Revision | None = None) -> Revision:
+    number = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(Revision.number), 0))
+        .where(Revision.experience_id == experience.id)
+    ) + 1
+    now = utcnow()
+    revision = Revision(experience=experience, number=number, title=title, body=body,
+                        summary=summary, author=actor, created_at=now,
+                        restored_from_id=restored_from.id if restored_from else None)
+    db.session.add(revision)
+    db.session.flush()
+    experience.current_revision = revision
+    experience.title = title
+    experience.updated_at = now
+    return revision
+
+
+def _set_status(experience: Experience, status: str) -> None:
+    if status == experience.status:
+        return
+    experience.status = status
+    experience.published_at = utcnow() if status == "published" else None
+
+
+def create_experience(actor, city, title, body, kind="lesson_learned", topics=(),
+                      status="draft", slug=None, contact_name=None, contact_email=None,
+                      summary="") -> Experience:
+    """Create an experience with its first revision; raises WikiError or PermissionDenied."""
+    if city is None:
+        raise WikiError(errors={"city": _("Bitte wählen Sie eine Stadt.")})
+    _require_write(actor, city)
+    errors: dict = {}
+    title = _clean_title(title, errors)
+    body = _clean_body(body, errors)
+    summary = _clean_summary(summary, errors)
+    _check_choice(kind, KINDS, "kind", errors)
+    _check_choice(status, STATUSES, "status", errors)
+    topic_list = resolve_topics(topics, errors)
+    contact_name, contact_email = _clean_contact(contact_name, contact_email, errors)
+    slug = _clean_slug(slug, title, errors)
+    if errors:
+        raise WikiError(errors=errors)
+    now = utcnow()
+    experience = Experience(slug=slug, title=title, kind=kind, status="draft", city=city,
+                            contact_name=contact_name, contact_email=contact_email,
+                            created_at=now, updated_at=now)
+    experience.topics = topic_list
+    db.session.add(experience)
+    db.session.flush()
+    _append_revision(actor, experience, title, body,
+                     summary or _("Erste Fassung"))
+    _set_status(experience, status)
+    db.session.flush()
+    _enqueue(experience)
+    db.session.flush()
+    return experience
+
+
+def _lock(experience: Experience) -> None:
+    """Re-read the row under a lock so two concurrent saves cannot both pass the check."""
+    db.session.execute(
+        sa.select(Experience.id).where(Experience.id == experience.id).with_for_update()
+    )
+    db.session.refresh(experience, ["current_revision_id", "current_revision"])
+
+
+def update_experience(actor, experience: Experience, base_revision_id, *, title=None,
+                      body=None, topics=None, kind=None, status=None, contact_name=None,
+                      contact_email=None, summary="") -> Experience:
+    """Save an edit made on `base_revision_id`; unchanged text adds no revision.
+
+    Raises EditConflict (with `.current`) when another revision was saved meanwhile,
+    WikiError for invalid input and PermissionDenied for foreign cities' pages.
+    Arguments left as None keep their current value; "" clears a contact field.
+    """
+    _require_edit(actor, experience)
+    if experience.deleted_at is not None:
+        raise WikiError(_("Diese Erfahrung wurde gelöscht."))
+    if isinstance(base_revision_id, Revision):
+        base_revision_id = base_revision_id.id
+    try:
+        base_revision_id = int(base_revision_id)
+    except (TypeError, ValueError):
+        raise WikiError(errors={"base_revision": _(
+            "Die Ausgangsversion fehlt oder ist ungültig.")}) from None
+    if experience.id is not None:
+        _lock(experience)
+    if base_revision_id != experience.current_revision_id:
+        raise EditConflict(experience.current_revision)
+
+    current = experience.current_revision
+    errors: dict = {}
+    new_title = _clean_title(current.title if title is None else title, errors)
+    new_body = _clean_body(current.body if body is None else body, errors)
+    summary = _clean_summary(summary, errors)
+    if kind is not None:
+        _check_choice(kind, KINDS, "kind", errors)
+    if status is not None:
+        _check_choice(status, STATUSES, "status", errors)
+    topic_list = resolve_topics(topics, errors) if topics is not None else None
+    name, email = _clean_contact(
+        experience.contact_name if contact_name is None else contact_name,
+        experience.contact_email if contact_email is None else contact_email, errors)
+    if errors:
+        raise WikiError(errors=errors)
+
+    changed = False
+    if new_title != current.title or new_body != current.body:
+        _append_revision(actor, experience, new_title, new_body, summary)
+        changed = True
+    if kind is not None and kind != experience.kind:
+        experience.kind = kind
+        changed = True
+    if topic_list is not None and {t.id for t in topic_list} != {t.id for t in experience.topics}:
+        experience.topics = topic_list
+        changed = True
+    if (name, email) != (experience.contact_name, experience.contact_email):
+        experience.contact_name, experience.contact_email = name, email
+        changed = True
+    if status is not None and status != experience.status:
+        _set_status(experience, status)
+        changed = True
+    if changed:
+        experience.updated_at = utcnow()
+        db.session.flush()
+        _enqueue(experience)
+        db.session.flush()
+    return experience
+
+
+def restore_revision(actor, experience: Experience, revision: Revision,
+                     summary="") -> Experience:
+    """Make an old revision's text current again, as a new revision (history is kept)."""
+    _require_edit(actor, experience)
+    if experience.deleted_at is not None:
+        raise WikiError(_("Diese Erfahrung wurde gelöscht."))
+    if revision is None or revision.experience_id != experience.id:
+        raise WikiError(_("Diese Version gehört nicht zu dieser Erfahrung."))
+    errors: dict = {}
+    summary = _clean_summary(summary, errors)
+    if errors:
+        raise WikiError(errors=errors)
+    _lock(experience)
+    current = experience.current_revision
+    if revision.title == current.title and revision.body == current.body:
+        raise WikiError(_("Version %(number)s entspricht bereits der aktuellen Fassung.",
+                          number=revision.number))
+    _append_revision(actor, experience, revision.title, revision.body,
+                     summary or _("Version %(number)s wiederhergestellt", number=revision.number),
+                     restored_from=revision)
+    db.session.flush()
+    _enqueue(experience)
+    db.session.flush()
+    return experience
+
+
+def publish(actor, experience: Experience) -> Experience:
+    """Make a draft visible to all members (and searchable)."""
+    return update_experience(actor, experience, experience.current_revision_id,
+                             status="published")
+
+
+def unpublish(actor, experience: Experience) -> Experience:
+    """Turn a published experience back into a draft of its city."""
+    return update_experience(actor, experience, experience.current_revision_id, status="draft")
+
+
+def delete_experience(actor, experience: Experience) -> None:
+    """Soft-delete: the page disappears from lists, search and API; its history stays."""
+    _require_edit(actor, experience)
+    if experience.deleted_at is not None:
+        return
+    now = utcnow()
+    experience.deleted_at = now
+    experience.updated_at = now
+    db.session.flush()
+    _enqueue(experience)
+    db.session.flush()
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def get_experience(slug: str, include_deleted: bool = False) -> Experience | None:
+    """The experience with this slug (deleted ones only when asked)."""
+    query = sa.select(Experience).where(Experience.slug == slug)
+    if not include_deleted:
+        query = query.where(Experience.deleted_at.is_(None))
+    return db.session.scalar(query)
+
+
+def get_revision(experience: Experience, number: int) -> Revision | None:
+    """Revision `number` of `experience`, or None."""
+    return db.session.scalar(sa.select(Revision).where(
+        Revision.experience_id == experience.id, Revision.number == number))
+
+
+def visible_condition(user):
+    """SQL condition: not deleted, and published or a draft of the user's own city."""
+    condition = Experience.deleted_at.is_(None)
+    if user is not None and getattr(user, "is_admin", False):
+        return condition
+    city_id = getattr(user, "city_id", None)
+    if city_id is not None:
+        return condition & sa.or_(Experience.status == "published",
+                                  Experience.city_id == city_id)
+    return condition & (Experience.status == "published")
+
+
+def experiences_query(user, *, city=None, topic=None, kind=None, status=None):
+    """Experiences `user` may read, newest change first, filtered by city/topic/kind/status."""
+    query = sa.select(Experience).where(visible_condition(user))
+    if city is not None:
+        query = query.where(Experience.city_id == city.id)
+    if topic is not None:
+        query = query.where(Experience.id.in_(
+            sa.select(experience_topics.c.experience_id)
+            .where(experience_topics.c.topic_id == topic.id)))
+    if kind is not None:
+        query = query.where(Experience.kind == kind)
+    if status is not None:
+        query = query.where(Experience.status == status)
+    return query.order_by(Experience.updated_at.desc(), Experience.id.desc())
+
+
+def recent_revisions_query(user, city=None):
+    """Revisions of experiences `user` may read, newest first (the recent-changes list)."""
+    query = (sa.select(Revision).join(Experience, Revision.experience_id == Experience.id)
+             .where(visible_condition(user)))
+    if city is not None:
+        query = query.where(Experience.city_id == city.id)
+    return query.order_by(Revision.created_at.desc(), Revision.id.desc())
+
+
+def paginate(query, page: int, per_page: int):
+    """(items, total) of one page of a select."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None)
+                                                                     .subquery()))
+    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return items, total
+
+
+__all__ = ["WikiError", "EditConflict", "PermissionDenied", "create_experience",
+           "update_experience", "restore_revision", "publish", "unpublish",
+           "delete_experience", "get_experience", "get_revision", "experiences_query",
+           "recent_revisions_query", "can_read_experience", "paginate", "resolve_topics"]
