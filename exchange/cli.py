@@ -1,4 +1,4 @@
-"""Command line: flask --app exchange seed-demo | export | import | users | tokens | search."""
+"""Command line: flask --app exchange seed-demo | export | import | topics | users | tokens | search."""
 import click
 from flask import Flask
 from flask.cli import with_appcontext
@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(export_command)
     app.cli.add_command(import_command)
+    app.cli.add_command(topics_group)
     for domain in DOMAINS:
         module = import_domain_module(domain, "cli")
         if module is not None:
@@ -57,3 +58,20 @@ def import_command(path):
             raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(summary)
+
+
+@click.group("topics")
+def topics_group():
+    """The topic taxonomy."""
+
+
+@topics_group.command("seed")
+@with_appcontext
+def seed_topics():
+    """Create the story topics and the OZG catalogue (idempotent, never deletes)."""
+    from .cities.taxonomy import seed_taxonomy
+    from .extensions import db
+
+    created = seed_taxonomy()
+    db.session.commit()
+    click.echo(f"{created} topics created")
