@@ -91,3 +91,52 @@ def can_edit_visit(user: User | None, visit) -> bool:
 def can_read_visit(user: User | None, visit) -> bool:
     """Every logged-in member reads every visit."""
     return is_member(user)
+
+
+# --- joint projects (helper F) -------------------------------------------------------
+
+def can_propose_project(user: User | None, city) -> bool:
+    """City admins propose joint projects for their own city; platform admins for any."""
+    return city is not None and is_city_admin_of(user, city)
+
+
+def can_view_project(user: User | None, project) -> bool:
+    """Members see every proposed project; drafts only the initiating city sees."""
+    if not is_member(user):
+        return False
+    if project.state != "draft":
+        return True
+    return user.is_admin or belongs_to(user, project.initiator_city)
+
+
+def can_manage_project(user: User | None, project) -> bool:
+    """The initiating city's admins submit, invite, complete and withdraw."""
+    return is_city_admin_of(user, project.initiator_city)
+
+
+def can_respond(user: User | None, project, city) -> bool:
+    """An admin of an invited city answers for that city (and only for it)."""
+    if city is None or not is_city_admin_of(user, city):
+        return False
+    participant = project.participant(city)
+    return participant is not None and participant.role == "invited"
+
+
+def can_comment_project(user: User | None, project) -> bool:
+    """Members of the initiating and invited cities comment; drafts stay with the initiator."""
+    if not can_view_project(user, project):
+        return False
+    if user.is_admin:
+        return True
+    participant = project.participant(user.city)
+    return participant is not None and (project.state != "draft" or participant.role == "initiator")
+
+
+def can_write_project_report(user: User | None, project) -> bool:
+    """Members of a city that took part write the report of a completed project."""
+    if not is_member(user):
+        return False
+    if user.is_admin:
+        return True
+    participant = project.participant(user.city)
+    return participant is not None and participant.response == "accepted"
