@@ -1,0 +1,547 @@
+"""Joint project proposals: propose, invite, answer, comment, change state, notify.
+
+Every function takes the acting user and plain data, checks permissions (in
+exchange.auth.permissions) and the state machine (in .states), flushes and never
+commits. Refusals raise ProjectError (422), ProjectConflict (409) or
+ProjectPermissionError (403) before anything is changed.
+"""
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+from flask_babel import force_locale, gettext as _
+
+from ..auth import permissions
+from ..auth.models import User
+from ..cities.models import City, Topic
+from ..extensions import db
+from ..util import utcnow
+from . import states
+from .mail import queue_mail
+from .models import (Notification, Project, ProjectComment, ProjectEvent,
+                     ProjectParticipant)
+
+#: Longest title (the column's length).
+MAX_TITLE = 200
+#: Longest description, comment or answer message we store, in characters.
+MAX_TEXT = 20000
+
+#: Event kind written when a project enters a state.
+STATE_EVENTS = {"proposed": "proposed", "active": "activated", "declined": "rejected",
+                "completed": "completed", "withdrawn": "withdrawn"}
+
+
+class ProjectError(ValueError):
+    """Invalid input for a project operation (HTTP 422); the message is shown to users."""
+
+    status = 422
+
+
+class ProjectConflict(ProjectError):
+    """The project's state does not allow this (HTTP 409), e.g. answering twice."""
+
+    status = 409
+
+
+class ProjectPermissionError(PermissionError):
+    """The actor may not do this (HTTP 403)."""
+
+    status = 403
+
+
+# --- lookups -------------------------------------------------------------------------
+
+def get_project(project_id) -> Project | None:
+    """The project with this id, or None."""
+    try:
+        return db.session.get(Project, int(project_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def _resolve(model, values, kind: str) -> list:
+    """Turn objects, ids or slugs into rows of `model`; unknown ones raise ProjectError."""
+    rows = []
+    for value in values or ():
+        if isinstance(value, model):
+            row = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            row = db.session.get(model, value)
+        elif isinstance(value, str) and value.strip():
+            text = value.strip()
+            row = db.session.scalar(sa.select(model).where(model.slug == text))
+            if row is None and text.isdigit():
+                row = db.session.get(model, int(text))
+        else:
+            row = None
+        if row is None:
+            if kind == "city":
+                raise ProjectError(_("Unbekannte Stadt: %(value)s", value=value))
+            raise ProjectError(_("Unbekanntes Thema: %(value)s", value=value))
+        rows.append(row)
+    return rows
+
+
+def resolve_topics(topics) -> list[Topic]:
+    """Topics by object, id or slug, without duplicates; unknown ones raise ProjectError."""
+    unique = []
+    for topic in _resolve(Topic, topics, "topic"):
+        if topic not in unique:
+            unique.append(topic)
+    return unique
+
+
+def resolve_cities(cities) -> list[City]:
+    """Cities by object, id or slug (duplicates kept, so callers can refuse them)."""
+    return _resolve(City, cities, "city")
+
+
+def city_admins(cities, exclude: User | None = None) -> list[User]:
+    """Approved city admins of `cities`, optionally without `exclude`."""
+    ids = {city.id for city in cities if city is not None}
+    if not ids:
+        return []
+    query = (sa.select(User).where(User.city_id.in_(ids), User.role == "city_admin",
+                                   User.is_approved.is_(True)).order_by(User.id))
+    return [user for user in db.session.scalars(query) if exclude is None or user.id != exclude.id]
+
+
+def project_link(project: Project) -> str:
+    """Site-relative URL of the project's page."""
+    return f"/projekte/{project.id}"
+
+
+# --- notifications -------------------------------------------------------------------
+
+def _absolute(link: str) -> str:
+    """An absolute URL for e-mails: from the request, else PUBLIC_URL from the config."""
+    if link.startswith(("http://", "https://")):
+        return link
+    if has_request_context():
+        base = request.url_root
+    else:
+        base = current_app.config.get("PUBLIC_URL", "")
+    return base.rstrip("/") + link if base else link
+
+
+def notify(user: User, kind: str, title: str, link: str, body: str = "") -> Notification:
+    """Put a notification into `user`'s inbox and queue an e-mail sent after commit."""
+    notification = Notification(user=user, kind=kind, title=title[:MAX_TITLE], link=link,
+                                body=body)
+    db.session.add(notification)
+    db.session.flush()
+    if user.email:
+        with force_locale(_locale_of(user)):
+            text = "\n\n".join(part for part in (
+                _("Guten Tag %(name)s,", name=user.display_name),
+                title,
+                body,
+                _("Zum Vorgang: %(url)s", url=_absolute(link)),
+                _("Diese Nachricht finden Sie auch in Ihrem Postfach bei City Exchange."),
+            ) if part)
+            subject = _("[City Exchange] %(title)s", title=title)
+        queue_mail(db.session, user.email, subject, text + "\n")
+    return notification
+
+
+def _locale_of(user: User) -> str:
+    """The recipient's language, else the platform default (German)."""
+    languages = current_app.config.get("LANGUAGES", ("de",))
+    return user.locale if user.locale in languages else languages[0]
+
+
+def _notify_each(users, kind: str, link: str, make_title, make_body=lambda: "") -> None:
+    """Notify every user, building title and body in the recipient's language."""
+    for user in users:
+        with force_locale(_locale_of(user)):
+            title, body = str(make_title()), str(make_body())
+        notify(user, kind, title, link, body)
+
+
+def unread_count(user: User) -> int:
+    """How many notifications `user` has not read yet."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Notification.id))
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def notifications_for(user: User, unread_only: bool = False, limit: int | None = None):
+    """`user`'s notifications, newest first."""
+    query = (sa.select(Notification).where(Notification.user_id == user.id)
+             .order_by(Notification.created_at.desc(), Notification.id.desc()))
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def get_notification(user: User, notification_id) -> Notification | None:
+    """One of `user`'s notifications (None for someone else's, so ids leak nothing)."""
+    try:
+        notification = db.session.get(Notification, int(notification_id))
+    except (TypeError, ValueError):
+        return None
+    if notification is None or notification.user_id != user.id:
+        return None
+    return notification
+
+
+def mark_read(user: User, notification: Notification) -> Notification:
+    """Mark one of `user`'s notifications as read (again is harmless)."""
+    if notification.user_id != user.id:
+        raise ProjectPermissionError(_("Diese Benachrichtigung gehört Ihnen nicht."))
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.flush()
+    return notification
+
+
+def mark_all_read(user: User) -> int:
+    """Mark all of `user`'s notifications as read; returns how many changed."""
+    unread = notifications_for(user, unread_only=True)
+    now = utcnow()
+    for notification in unread:
+        notification.read_at = now
+    db.session.flush()
+    return len(unread)
+
+
+# --- history -------------------------------------------------------------------------
+
+def _event(project: Project, kind: str, actor: User | None, city: City | None = None,
+           message: str = "", comment: ProjectComment | None = None) -> ProjectEvent:
+    """Append an entry to the project's history."""
+    event = ProjectEvent(project=project, kind=kind, actor=actor, city=city,
+                         message=message, comment=comment, created_at=utcnow())
+    db.session.add(event)
+    project.updated_at = event.created_at
+    return event
+
+
+def _participating_cities(project: Project) -> list[City]:
+    """The initiator and invited cities that have not declined."""
+    return [p.city for p in project.participants if p.response != "declined"]
+
+
+def _set_state(project: Project, target: str, actor: User | None, automatic: bool) -> None:
+    """Move the project to `target` through the state machine and tell the participants."""
+    if not states.can_transition(project.state, target, automatic=automatic):
+        raise ProjectConflict(_(
+            "Ein Projekt im Zustand „%(state)s“ kann nicht in den Zustand „%(target)s“ wechseln.",
+            state=states.STATE_LABELS[project.state], target=states.STATE_LABELS[target]))
+    project.state = target
+    _event(project, STATE_EVENTS[target], actor, city=actor.city if actor else None)
+    if target == "proposed":
+        for participant in project.invited:
+            if participant.response == "pending":
+                _send_invitation(project, participant.city, actor)
+        return
+    recipients = city_admins(_participating_cities(project), exclude=actor)
+    _notify_each(
+        recipients, "state", project_link(project),
+        lambda: _("Projekt „%(title)s“: jetzt %(state)s", title=project.title,
+                  state=states.STATE_LABELS[target]),
+        lambda: _("Der Zustand des gemeinsamen Projekts hat sich geändert: %(state)s.",
+                  state=states.STATE_LABELS[target]),
+    )
+
+
+def _send_invitation(project: Project, city: City, actor: User | None) -> None:
+    """Tell the invited city's admins about the proposal."""
+    initiator = project.initiator_city.name
+    _notify_each(
+        city_admins([city], exclude=actor), "invitation", project_link(project),
+        lambda: _("Einladung zum gemeinsamen Projekt „%(title)s“", title=project.title),
+        lambda: _("%(city)s lädt %(invited)s zum gemeinsamen Projekt „%(title)s“ ein. "
+                  "Bitte nehmen Sie die Einladung an oder lehnen Sie sie ab.",
+                  city=initiator, invited=city.name, title=project.title),
+    )
+
+
+# --- proposals -----------------------------------------------------------------------
+
+def _clean_title(title) -> str:
+    """A non-empty title within the column's length."""
+    title = (title or "").strip()
+    if not title:
+        raise ProjectError(_("Bitte geben Sie einen Titel an."))
+    if len(title) > MAX_TITLE:
+        raise ProjectError(_("Der Titel darf höchstens %(max)s Zeichen lang sein.", max=MAX_TITLE))
+    return title
+
+
+def _clean_text(text, what: str) -> str:
+    """Free text within MAX_TEXT characters."""
+    text = (text or "").strip()
+    if len(text) > MAX_TEXT:
+        raise ProjectError(_("%(what)s ist zu lang (höchstens %(max)s Zeichen).",
+                             what=what, max=MAX_TEXT))
+    return text
+
+
+def _check_invitations(initiator: City, cities: list[City], existing=()) -> None:
+    """Invited cities must be other cities, each invited once."""
+    seen = {city.id for city in existing}
+    for city in cities:
+        if city.id == initiator.id:
+            raise ProjectError(_("Ihre eigene Stadt können Sie nicht einladen; "
+                                 "laden Sie mindestens eine andere Stadt ein."))
+        if city.id in seen:
+            raise ProjectError(_("%(city)s ist bereits eingeladen; jede Stadt kann nur "
+                                 "einmal eingeladen werden.", city=city.name))
+        seen.add(city.id)
+
+
+def propose_project(actor: User, title, description, topics, invited_cities,
+                    from_match_city=None, submit: bool = True, city=None) -> Project:
+    """Create a project for the actor's city (or `city` for platform admins), submitted unless told."""
+    city = resolve_cities([city])[0] if city is not None else actor.city
+    if city is None:
+        raise ProjectError(_("Bitte geben Sie an, für welche Stadt Sie das Projekt vorschlagen."))
+    if not permissions.can_propose_project(actor, city):
+        raise ProjectPermissionError(_(
+            "Nur die Administration von %(city)s kann für diese Stadt Projekte vorschlagen.",
+            city=city.name))
+    title = _clean_title(title)
+    description = _clean_text(description, _("Die Beschreibung"))
+    topic_rows = resolve_topics(topics)
+    invited = resolve_cities(invited_cities)
+    _check_invitations(city, invited)
+    if submit and not invited:
+        raise ProjectError(_("Bitte laden Sie mindestens eine andere Stadt ein."))
+    match_city = resolve_cities([from_match_city])[0] if from_match_city else None
+
+    now = utcnow()
+    project = Project(title=title, description=description, state="draft",
+                      initiator_city=city, created_by=actor, from_match_city=match_city,
+                      created_at=now, updated_at=now)
+    project.topics = topic_rows
+    project.participants.append(ProjectParticipant(
+        city=city, role="initiator", response="accepted", invited_at=now,
+        responded_at=now, responded_by=actor))
+    for other in invited:
+        project.participants.append(ProjectParticipant(city=other, role="invited",
+                                                       response="pending", invited_at=now))
+    db.session.add(project)
+    _event(project, "created", actor, city=city)
+    db.session.flush()
+    if submit:
+        _set_state(project, "proposed", actor, automatic=False)
+    db.session.flush()
+    return project
+
+
+def _require_manage(actor: User, project: Project) -> None:
+    """Only the initiating city's admins steer the project."""
+    if not permissions.can_manage_project(actor, project):
+        raise ProjectPermissionError(_(
+            "Nur die Administration von %(city)s kann dieses Projekt steuern.",
+            city=project.initiator_city.name))
+
+
+def invite_city(actor: User, project: Project, city) -> ProjectParticipant:
+    """Invite one more city; it is told at once unless the project is still a draft."""
+    _require_manage(actor, project)
+    city = resolve_cities([city])[0]
+    if project.state not in states.INVITABLE_STATES:
+        raise ProjectConflict(_("In diesem Zustand (%(state)s) können keine Städte mehr "
+                                "eingeladen werden.", state=states.STATE_LABELS[project.state]))
+    _check_invitations(project.initiator_city, [city],
+                       existing=[p.city for p in project.participants if p.role == "invited"])
+    participant = ProjectParticipant(project=project, city=city, role="invited",
+                                     response="pending", invited_at=utcnow())
+    db.session.add(participant)
+    _event(project, "invited", actor, city=city)
+    db.session.flush()
+    if project.state != "draft":
+        _send_invitation(project, city, actor)
+    return participant
+
+
+def respond(actor: User, project: Project, accept: bool, message: str = "",
+            city=None) -> ProjectParticipant:
+    """An invited city's admin accepts or declines, once; the project state follows."""
+    city = resolve_cities([city])[0] if city is not None else actor.city
+    if city is None or not permissions.is_city_admin_of(actor, city):
+        raise ProjectPermissionError(_("Sie können nur als Administration Ihrer eigenen "
+                                       "Stadt auf eine Einladung antworten."))
+    if not permissions.can_respond(actor, project, city):
+        raise ProjectPermissionError(_("%(city)s ist zu diesem Projekt nicht eingeladen.",
+                                       city=city.name))
+    participant = project.participant(city)
+    if project.state not in states.ANSWERABLE_STATES:
+        raise ProjectConflict(_("Auf diesen Vorschlag kann nicht mehr geantwortet werden "
+                                "(Zustand: %(state)s).",
+                                state=states.STATE_LABELS[project.state]))
+    if participant.response != "pending":
+        raise ProjectConflict(_("%(city)s hat bereits geantwortet.", city=city.name))
+    message = _clean_text(message, _("Die Nachricht"))
+
+    participant.response = "accepted" if accept else "declined"
+    participant.message = message
+    participant.responded_at = utcnow()
+    participant.responded_by = actor
+    _event(project, participant.response, actor, city=city, message=message)
+    db.session.flush()
+    _notify_each(
+        city_admins([project.initiator_city], exclude=actor), "answer", project_link(project),
+        (lambda: _("%(city)s hat die Einladung zu „%(title)s“ angenommen",
+                   city=city.name, title=project.title)) if accept else
+        (lambda: _("%(city)s hat die Einladung zu „%(title)s“ abgelehnt",
+                   city=city.name, title=project.title)),
+        lambda: message,
+    )
+    if project.state == "proposed":
+        answers = {p.response for p in project.invited}
+        if "accepted" in answers:
+            _set_state(project, "active", actor, automatic=True)
+        elif answers == {"declined"}:
+            _set_state(project, "declined", actor, automatic=True)
+    db.session.flush()
+    return participant
+
+
+def transition(actor: User, project: Project, target: str) -> Project:
+    """Submit, complete or withdraw a project (the initiator's admins only)."""
+    if target not in states.MANUAL_TARGETS:
+        raise ProjectError(_("Unbekannter Zielzustand „%(target)s“; erlaubt sind: %(allowed)s.",
+                             target=target, allowed=", ".join(states.MANUAL_TARGETS)))
+    _require_manage(actor, project)
+    if target == "proposed" and project.state == "draft" and not project.invited:
+        raise ProjectError(_("Bitte laden Sie mindestens eine andere Stadt ein, bevor Sie "
+                             "den Vorschlag absenden."))
+    _set_state(project, target, actor, automatic=False)
+    db.session.flush()
+    return project
+
+
+def comment(actor: User, project: Project, body: str) -> ProjectComment:
+    """Add a comment; the other participating cities' admins are told."""
+    if not permissions.can_comment_project(actor, project):
+        raise ProjectPermissionError(_("Nur Mitglieder der beteiligten Städte können "
+                                       "dieses Projekt kommentieren."))
+    if project.state not in states.COMMENTABLE_STATES:
+        raise ProjectConflict(_("Ein zurückgezogenes Projekt kann nicht mehr kommentiert werden."))
+    body = _clean_text(body, _("Der Kommentar"))
+    if not body:
+        raise ProjectError(_("Bitte schreiben Sie einen Kommentar."))
+    entry = ProjectComment(project=project, author=actor, body=body, created_at=utcnow())
+    db.session.add(entry)
+    _event(project, "commented", actor, city=actor.city, comment=entry)
+    db.session.flush()
+    recipients = city_admins(_participating_cities(project), exclude=actor)
+    _notify_each(
+        recipients, "comment", project_link(project),
+        lambda: _("Neuer Kommentar von %(name)s zu „%(title)s“",
+                  name=actor.display_name, title=project.title),
+        lambda: body,
+    )
+    return entry
+
+
+def _report_body(project: Project) -> str:
+    """A Markdown skeleton for the project report, pre-filled from the project."""
+    cities = ", ".join(p.city.name for p in project.taking_part)
+    topics = ", ".join(topic.name_de for topic in project.topics) or "–"
+    lines = [
+        _("Bericht zum gemeinsamen Projekt „%(title)s“.", title=project.title), "",
+        "## " + _("Beteiligte Städte"), "", cities, "",
+        "## " + _("Themen"), "", topics, "",
+        "## " + _("Ausgangslage und Ziel"), "", project.description or "…", "",
+        "## " + _("Was gut funktioniert hat"), "", "…", "",
+        "## " + _("Was wir anders machen würden"), "", "…", "",
+    ]
+    return "\n".join(lines)
+
+
+def create_project_report(actor: User, project: Project):
+    """Create (once) the draft `project_report` experience of a completed project."""
+    if not permissions.can_write_project_report(actor, project):
+        raise ProjectPermissionError(_("Nur Mitglieder der beteiligten Städte schreiben den "
+                                       "Projektbericht."))
+    if project.state != "completed":
+        raise ProjectConflict(_("Einen Projektbericht gibt es erst, wenn das Projekt "
+                                "abgeschlossen ist."))
+    report = project.report_experience
+    if report is not None and report.deleted_at is None:
+        return report
+    from ..wiki.services import create_experience
+
+    participant = project.participant(actor.city)
+    city = actor.city if participant and participant.response == "accepted" else project.initiator_city
+    title = _("Projektbericht: %(title)s", title=project.title)[:MAX_TITLE]
+    report = create_experience(actor, city, title, _report_body(project), kind="project_report",
+                               topics=list(project.topics), status="draft")
+    project.report_experience = report
+    _event(project, "report", actor, city=city)
+    db.session.flush()
+    return report
+
+
+# --- queries -------------------------------------------------------------------------
+
+def active_partnerships() -> set[tuple[int, int, int]]:
+    """(city_id, other_city_id, topic_id) for cities together in an active project, both orders."""
+    rows = db.session.execute(
+        sa.select(ProjectParticipant.project_id, ProjectParticipant.city_id)
+        .join(Project, Project.id == ProjectParticipant.project_id)
+        .where(Project.state == "active", ProjectParticipant.response == "accepted")
+    ).all()
+    cities_by_project: dict[int, set[int]] = {}
+    for project_id, city_id in rows:
+        cities_by_project.setdefault(project_id, set()).add(city_id)
+    topic_rows = db.session.execute(
+        sa.select(Project.id, Topic.id).join(Project.topics).where(Project.state == "active")
+    ).all()
+    result = set()
+    for project_id, topic_id in topic_rows:
+        cities = cities_by_project.get(project_id, set())
+        for city_id in cities:
+            for other_id in cities:
+                if city_id != other_id:
+                    result.add((city_id, other_id, topic_id))
+    return result
+
+
+def projects_query(user: User, *, scope: str = "all", state: str | None = None, city=None):
+    """Projects `user` may see: "all", "mine" (my city takes part) or "invitations" (open)."""
+    query = sa.select(Project)
+    if not user.is_admin:
+        query = query.where(sa.or_(Project.state != "draft",
+                                   Project.initiator_city_id == user.city_id))
+    my_city = user.city_id
+    if scope == "mine":
+        query = query.where(Project.participants.any(sa.and_(
+            ProjectParticipant.city_id == my_city, ProjectParticipant.response != "declined")))
+    elif scope == "invitations":
+        query = query.where(
+            Project.state.in_(states.ANSWERABLE_STATES),
+            Project.participants.any(sa.and_(ProjectParticipant.city_id == my_city,
+                                             ProjectParticipant.role == "invited",
+                                             ProjectParticipant.response == "pending")))
+    if state:
+        query = query.where(Project.state == state)
+    if city is not None:
+        query = query.where(Project.participants.any(ProjectParticipant.city_id == city.id))
+    return query.order_by(Project.updated_at.desc(), Project.id.desc())
+
+
+def open_invitations(city: City) -> list[Project]:
+    """Proposals `city` has not answered yet."""
+    query = (sa.select(Project).where(
+        Project.state.in_(states.ANSWERABLE_STATES),
+        Project.participants.any(sa.and_(ProjectParticipant.city_id == city.id,
+                                         ProjectParticipant.role == "invited",
+                                         ProjectParticipant.response == "pending")))
+        .order_by(Project.updated_at.desc()))
+    return list(db.session.scalars(query))
+
+
+def city_projects(city: City, states_: tuple[str, ...] = ("proposed", "active", "completed")):
+    """Projects `city` initiated or accepted, in the given states."""
+    query = (sa.select(Project).where(
+        Project.state.in_(states_),
+        Project.participants.any(sa.and_(ProjectParticipant.city_id == city.id,
+                                         ProjectParticipant.response == "accepted")))
+        .order_by(Project.updated_at.desc()))
+    return list(db.session.scalars(query))
