@@ -1,0 +1,258 @@
+"""Login, logout, registration, profile with API tokens, approvals (blueprint "auth")."""
+from urllib.parse import urlparse
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db
+from . import permissions
+from .forms import (ROLE_LABELS, ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm,
+                    RoleForm, TokenForm)
+from .models import ApiToken, User
+from .services import (AccountError, authenticate, check_password, create_token, create_user,
+                       revoke_token, set_password)
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with e-mail and password; unapproved accounts are told to wait."""
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("core.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.form_errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
+        elif not user.is_approved:
+            form.form_errors.append(_("Ihr Konto wartet noch auf die Freigabe durch den "
+                                      "Admin Ihrer Stadt."))
+        else:
+            login_user(user)
+            if user.locale:
+                session["lang"] = user.locale
+            return redirect(safe_next(form.next.data) or url_for("core.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Log out (POST only, so a link or image on another site cannot do it)."""
+    logout_user()
+    session.pop("lang", None)
+    flash(_("Sie sind abgemeldet."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/registrieren", methods=["GET", "POST"])
+def register():
+    """Staff register themselves; their city admin approves the account."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(form.email.data, form.display_name.data, city=form.city_obj,
+                               role="staff", password=form.password.data, is_approved=False)
+        except AccountError:
+            db.session.rollback()
+            form.form_errors.append(_("Die Registrierung ist fehlgeschlagen. Bitte prüfen Sie "
+                                      "Ihre Angaben."))
+        else:
+            db.session.commit()
+            flash(_("Danke, %(name)s! Der Admin von %(city)s muss Ihr Konto noch freigeben; "
+                    "danach können Sie sich anmelden.", name=user.display_name,
+                    city=user.city.name), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/register.html", form=form)
+
+
+# --- profile ---------------------------------------------------------------------------
+
+def _render_profile(profile_form=None, password_form=None, token_form=None, new_token=None):
+    tokens = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
+    if profile_form is None:
+        profile_form = ProfileForm(formdata=None, obj=current_user)
+        profile_form.locale.data = current_user.locale or "de"
+    return render_template(
+        "auth/profile.html",
+        profile_form=profile_form,
+        password_form=password_form or PasswordForm(formdata=None),
+        token_form=token_form or TokenForm(formdata=None),
+        tokens=tokens, new_token=new_token, confirm=ConfirmForm(), role_labels=ROLE_LABELS,
+    )
+
+
+@bp.route("/profil", methods=["GET", "POST"])
+@login_required
+def profile():
+    """Own account: name, language, password and personal API tokens."""
+    form = ProfileForm()
+    if form.validate_on_submit():
+        current_user.display_name = form.display_name.data.strip()
+        current_user.locale = form.locale.data
+        session["lang"] = form.locale.data
+        db.session.commit()
+        flash(_("Ihre Angaben wurden gespeichert."), "success")
+        return redirect(url_for("auth.profile"))
+    return _render_profile(profile_form=form if request.method == "POST" else None)
+
+
+@bp.route("/profil/passwort", methods=["POST"])
+@login_required
+def change_password():
+    """Change the password after checking the current one."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not check_password(current_user, form.current_password.data):
+            form.current_password.errors.append(_("Das aktuelle Passwort ist falsch."))
+        else:
+            try:
+                set_password(current_user, form.new_password.data)
+            except AccountError:
+                form.new_password.errors.append(_("Dieses Passwort ist zu kurz."))
+            else:
+                db.session.commit()
+                flash(_("Ihr Passwort wurde geändert."), "success")
+                return redirect(url_for("auth.profile"))
+    return _render_profile(password_form=form, )
+
+
+def active_token_named(user: User, name: str) -> ApiToken | None:
+    """The user's unrevoked token with this name, if any (names identify tokens)."""
+    return db.session.scalar(sa.select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.name == name.strip(), ApiToken.revoked_at.is_(None)))
+
+
+@bp.route("/profil/tokens", methods=["POST"])
+@login_required
+def create_token_view():
+    """Create a personal API token and show it once, in this response only."""
+    form = TokenForm()
+    if form.validate_on_submit():
+        if active_token_named(current_user, form.name.data) is not None:
+            form.name.errors.append(_("Sie haben schon einen Token mit diesem Namen."))
+        else:
+            try:
+                _token, clear = create_token(current_user, form.name.data)
+            except AccountError:
+                form.name.errors.append(_("Der Name muss 1 bis 80 Zeichen lang sein."))
+            else:
+                db.session.commit()
+                # Rendered directly, never flashed: the session cookie is signed, not secret.
+                return _render_profile(new_token=clear)
+    return _render_profile(token_form=form, )
+
+
+@bp.route("/profil/tokens/<int:token_id>/widerrufen", methods=["POST"])
+@login_required
+def revoke_token_view(token_id: int):
+    """Revoke one of the user's own tokens."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    revoke_token(token)
+    db.session.commit()
+    flash(_("Der Token „%(name)s“ wurde widerrufen.", name=token.name), "success")
+    return redirect(url_for("auth.profile"))
+
+
+# --- approvals and roles ---------------------------------------------------------------
+
+def _users_for(actor: User, approved: bool) -> list[User]:
+    """Users the actor manages: their city's, or everybody's for platform admins."""
+    statement = sa.select(User).where(User.is_approved == approved).order_by(User.email)
+    if not actor.is_admin:
+        statement = statement.where(User.city_id == actor.city_id)
+    return db.session.scalars(statement).all()
+
+
+@bp.route("/freigaben")
+@login_required
+def approvals():
+    """Pending registrations and the roles of the city's users."""
+    if not permissions.can_review_registrations(current_user):
+        abort(403)
+    return render_template(
+        "auth/approvals.html", pending=_users_for(current_user, False),
+        members=_users_for(current_user, True), confirm=ConfirmForm(), role_labels=ROLE_LABELS,
+        role_form=RoleForm(formdata=None), can_change_role=permissions.can_change_role,
+    )
+
+
+def _managed_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not permissions.can_approve_user(current_user, user):
+        abort(403)
+    return user
+
+
+@bp.route("/freigaben/<int:user_id>/freigeben", methods=["POST"])
+@login_required
+def approve(user_id: int):
+    """Approve a pending registration."""
+    user = _managed_user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    user.is_approved = True
+    db.session.commit()
+    flash(_("%(name)s wurde freigegeben.", name=user.display_name), "success")
+    return redirect(url_for("auth.approvals"))
+
+
+@bp.route("/freigaben/<int:user_id>/ablehnen", methods=["POST"])
+@login_required
+def reject(user_id: int):
+    """Reject a pending registration: the account is deleted, the address free again."""
+    user = _managed_user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if user.is_approved:
+        flash(_("%(name)s ist bereits freigegeben und kann nicht abgelehnt werden.",
+                name=user.display_name), "error")
+        return redirect(url_for("auth.approvals"))
+    name = user.display_name
+    db.session.delete(user)
+    db.session.commit()
+    flash(_("Die Registrierung von %(name)s wurde abgelehnt.", name=name), "success")
+    return redirect(url_for("auth.approvals"))
+
+
+@bp.route("/freigaben/<int:user_id>/rolle", methods=["POST"])
+@login_required
+def change_role(user_id: int):
+    """A city admin changes the role of a user of their city (never their own)."""
+    user = _managed_user(user_id)
+    if not permissions.can_change_role(current_user, user):
+        abort(403)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash(_("Unbekannte Rolle."), "error")
+        return redirect(url_for("auth.approvals"))
+    user.role = form.role.data
+    db.session.commit()
+    flash(_("%(name)s hat jetzt die Rolle „%(role)s“.", name=user.display_name,
+            role=ROLE_LABELS[user.role]), "success")
+    return redirect(url_for("auth.approvals"))

@@ -1,0 +1,267 @@
+"""City pages, the city directory, interest editing and the topic tree (blueprint "cities")."""
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..auth import permissions
+from ..core.hooks import fill
+from ..extensions import db
+from .forms import STANCE_LABELS, CityCreateForm, CityProfileForm, ConfirmForm, InterestForm
+from .models import STANCES, City, Interest, Topic
+from .services import (STATES, CityError, PermissionDenied, create_city, find_interest,
+                       municipality_by_ags, municipality_search, remove_interest, set_interest,
+                       update_city)
+
+bp = Blueprint("cities", __name__)
+
+#: Search terms longer than this are cut; nobody types a 200-character city name.
+QUERY_MAX = 100
+#: Levels of the topic tree shown open on /themen; deeper levels fold into <details>.
+OPEN_TREE_DEPTH = 2
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page of this blueprint is for logged-in members."""
+
+
+def _city_or_404(slug: str) -> City:
+    city = db.session.scalar(sa.select(City).where(City.slug == slug))
+    if city is None:
+        abort(404)
+    return city
+
+
+def _topic_or_404(slug: str) -> Topic:
+    topic = db.session.scalar(sa.select(Topic).where(Topic.slug == slug))
+    if topic is None:
+        abort(404)
+    return topic
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+def _locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "de")
+
+
+# --- cities ----------------------------------------------------------------------------
+
+@bp.route("/staedte")
+def index():
+    """All cities, filtered by federal state and searched by name."""
+    state = request.args.get("land", "").strip()
+    query = request.args.get("q", "").strip()[:QUERY_MAX]
+    statement = sa.select(City).order_by(City.name)
+    if state:
+        statement = statement.where(City.state == state)
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(City.name.ilike(f"%{escaped}%", escape="\\"))
+    cities = db.session.scalars(statement).all()
+    counts = dict(db.session.execute(
+        sa.select(Interest.city_id, sa.func.count()).group_by(Interest.city_id)
+    ).all())
+    return render_template("cities/index.html", cities=cities, counts=counts, states=STATES,
+                           state=state, query=query,
+                           can_create=permissions.can_create_city(current_user))
+
+
+@bp.route("/staedte/neu", methods=["GET", "POST"])
+def new():
+    """Platform admins add a city; the AGS fills name, state and population."""
+    _require(permissions.can_create_city(current_user))
+    form = CityCreateForm()
+    candidates = []
+    if form.is_submitted() and form.lookup.data:
+        candidates = _prefill_from_directory(form)
+    elif form.validate_on_submit():
+        try:
+            city = create_city(current_user, name=form.name.data, state=form.state.data,
+                               slug=form.slug.data or None, ags=form.ags.data or None,
+                               population=form.population.data, profile=form.profile.data or "",
+                               website=form.website.data or None)
+        except CityError as error:
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Die Stadt %(name)s wurde angelegt.", name=city.name), "success")
+            return redirect(url_for("cities.show", slug=city.slug))
+    return render_template("cities/new.html", form=form, candidates=candidates)
+
+
+def _prefill_from_directory(form: CityCreateForm) -> list[dict]:
+    """Fill empty form fields from the directory entry of the given AGS (or list matches)."""
+    ags = (form.ags.data or "").strip()
+    if ags:
+        entry = municipality_by_ags(ags)
+        if entry is None:
+            form.ags.errors = [_("Diesen Gemeindeschlüssel gibt es im Verzeichnis nicht.")]
+            return municipality_search(ags[:5]) if ags.isdigit() else []
+        form.ags.data = entry["ags"]
+        form.name.data = form.name.data or entry["short_name"]
+        form.state.data = entry["state"]
+        form.population.data = form.population.data or entry["population"]
+        flash(_("Angaben aus dem Gemeindeverzeichnis übernommen: %(name)s (%(state)s).",
+                name=entry["name"], state=entry["state"]), "info")
+        return []
+    if form.name.data:
+        found = municipality_search(form.name.data)
+        if not found:
+            form.name.errors = [_("Keine Gemeinde dieses Namens im Verzeichnis gefunden.")]
+        return found
+    form.ags.errors = [_("Bitte geben Sie einen Gemeindeschlüssel oder den Namensanfang ein.")]
+    return []
+
+
+@bp.route("/staedte/<slug>")
+def show(slug: str):
+    """A city's profile, its interests by stance, its experiences and other domains' sections."""
+    from ..wiki.models import Experience
+
+    city = _city_or_404(slug)
+    interests = db.session.scalars(
+        sa.select(Interest).where(Interest.city_id == city.id)
+        .join(Interest.topic).order_by(Interest.maturity.desc(), Topic.name_de)
+    ).all()
+    by_stance = {stance: [i for i in interests if i.stance == stance] for stance in STANCES}
+    statement = (sa.select(Experience)
+                 .where(Experience.city_id == city.id, Experience.deleted_at.is_(None))
+                 .order_by(Experience.updated_at.desc()))
+    own = permissions.belongs_to(current_user, city) or current_user.is_admin
+    if not own:
+        statement = statement.where(Experience.status == "published")
+    experiences = db.session.scalars(statement).all()
+    return render_template(
+        "cities/show.html", city=city, by_stance=by_stance, stance_labels=STANCE_LABELS,
+        experiences=experiences, can_edit=permissions.can_edit_city(current_user, city),
+        sections=fill("city_page", city=city, user=current_user), locale=_locale(),
+    )
+
+
+@bp.route("/staedte/<slug>/bearbeiten", methods=["GET", "POST"])
+def edit(slug: str):
+    """City admins edit the profile, website and population."""
+    city = _city_or_404(slug)
+    _require(permissions.can_edit_city(current_user, city))
+    form = CityProfileForm(obj=city)
+    if form.validate_on_submit():
+        try:
+            update_city(current_user, city, profile=form.profile.data or "",
+                        website=form.website.data or None, population=form.population.data)
+        except CityError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Das Profil wurde gespeichert."), "success")
+            return redirect(url_for("cities.show", slug=city.slug))
+    return render_template("cities/edit.html", city=city, form=form)
+
+
+@bp.route("/staedte/<slug>/interessen", methods=["GET", "POST"])
+def interests(slug: str):
+    """City admins list, add, change and remove the city's interests."""
+    city = _city_or_404(slug)
+    _require(permissions.can_edit_city(current_user, city))
+    form = InterestForm()
+    if request.method == "GET" and request.args.get("thema"):
+        topic = db.session.scalar(sa.select(Topic).where(Topic.slug == request.args["thema"]))
+        existing = find_interest(city, topic) if topic else None
+        if existing is not None:
+            form.topic.data, form.stance.data = topic.slug, existing.stance
+            form.maturity.data, form.note.data = existing.maturity, existing.note
+    if form.validate_on_submit():
+        try:
+            set_interest(current_user, city, form.topic_obj, form.stance.data,
+                         form.maturity.data, form.note.data or "")
+        except (CityError, PermissionDenied) as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Interesse an „%(topic)s“ gespeichert.", topic=form.topic_obj.name_de),
+                  "success")
+            return redirect(url_for("cities.interests", slug=city.slug))
+    rows = db.session.scalars(
+        sa.select(Interest).where(Interest.city_id == city.id)
+        .join(Interest.topic).order_by(Topic.name_de)
+    ).all()
+    return render_template("cities/interests.html", city=city, form=form, rows=rows,
+                           stance_labels=STANCE_LABELS, confirm=ConfirmForm())
+
+
+@bp.route("/staedte/<slug>/interessen/<topic_slug>/entfernen", methods=["POST"])
+def remove_interest_view(slug: str, topic_slug: str):
+    """Remove one interest (POST with CSRF token)."""
+    city = _city_or_404(slug)
+    _require(permissions.can_edit_city(current_user, city))
+    topic = _topic_or_404(topic_slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        remove_interest(current_user, city, topic)
+    except CityError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("Interesse an „%(topic)s“ entfernt.", topic=topic.name_de), "success")
+    return redirect(url_for("cities.interests", slug=city.slug))
+
+
+# --- topics ----------------------------------------------------------------------------
+
+def _stance_counts() -> dict[int, dict[str, int]]:
+    """Per topic id: how many cities offer, seek or work on it."""
+    counts: dict[int, dict[str, int]] = {}
+    for topic_id, stance, number in db.session.execute(
+        sa.select(Interest.topic_id, Interest.stance, sa.func.count())
+        .group_by(Interest.topic_id, Interest.stance)
+    ):
+        counts.setdefault(topic_id, {})[stance] = number
+    return counts
+
+
+@bp.route("/themen")
+def topics():
+    """The topic tree with counts; top levels open, deeper levels collapsible."""
+    all_topics = db.session.scalars(sa.select(Topic).order_by(Topic.name_de)).all()
+    children: dict[int | None, list[Topic]] = {}
+    for topic in all_topics:
+        children.setdefault(topic.parent_id, []).append(topic)
+    return render_template("cities/topics.html", roots=children.get(None, []),
+                           children=children, counts=_stance_counts(),
+                           open_depth=OPEN_TREE_DEPTH, locale=_locale(),
+                           total=len(all_topics))
+
+
+@bp.route("/themen/<slug>")
+def topic(slug: str):
+    """One topic: names, aliases, place in the tree, cities by stance, experiences."""
+    from ..wiki.models import Experience, experience_topics
+
+    topic = _topic_or_404(slug)
+    interests = db.session.scalars(
+        sa.select(Interest).where(Interest.topic_id == topic.id)
+        .join(Interest.city).order_by(Interest.maturity.desc(), City.name)
+    ).all()
+    by_stance = {stance: [i for i in interests if i.stance == stance] for stance in STANCES}
+    experiences = db.session.scalars(
+        sa.select(Experience)
+        .join(experience_topics, experience_topics.c.experience_id == Experience.id)
+        .where(experience_topics.c.topic_id == topic.id, Experience.status == "published",
+               Experience.deleted_at.is_(None))
+        .order_by(Experience.updated_at.desc())
+    ).all()
+    return render_template(
+        "cities/topic.html", topic=topic, by_stance=by_stance, stance_labels=STANCE_LABELS,
+        experiences=experiences, sections=fill("topic_page", topic=topic, user=current_user),
+        locale=_locale(),
+    )
