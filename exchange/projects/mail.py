@@ -36,7 +36,9 @@ class LogMailSender:
 
     def send(self, message: EmailMessage) -> None:
         """Append `message` (headers not encoded, so the log stays readable)."""
-        text = message.as_string(policy=message.policy.clone(utf8=True))
+        # as_bytes keeps the 8-bit UTF-8 body (as_string would turn it into base64).
+        policy = message.policy.clone(utf8=True, max_line_length=None)
+        text = message.as_bytes(policy=policy).decode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with _log_lock, self.path.open("a", encoding="utf-8") as handle:
             handle.write(text)

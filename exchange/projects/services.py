@@ -342,10 +342,10 @@ def _require_manage(actor: User, project: Project) -> None:
 def invite_city(actor: User, project: Project, city) -> ProjectParticipant:
     """Invite one more city; it is told at once unless the project is still a draft."""
     _require_manage(actor, project)
-    city = resolve_cities([city])[0]
     if project.state not in states.INVITABLE_STATES:
         raise ProjectConflict(_("In diesem Zustand (%(state)s) können keine Städte mehr "
                                 "eingeladen werden.", state=states.STATE_LABELS[project.state]))
+    city = resolve_cities([city])[0]
     _check_invitations(project.initiator_city, [city],
                        existing=[p.city for p in project.participants if p.role == "invited"])
     participant = ProjectParticipant(project=project, city=city, role="invited",
