@@ -27,6 +27,8 @@ MAX_CONTACT_EMAIL = 254
 #: Auto slugs leave room for a "-NN" suffix within MAX_SLUG.
 AUTO_SLUG_LENGTH = 100
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: Path segments under /erfahrungen/ that belong to pages, not experiences.
+RESERVED_SLUGS = frozenset({"neu"})
 
 
 class WikiError(ValueError):
@@ -136,6 +138,8 @@ def resolve_topics(topics, errors: dict) -> list:
 
 
 def _slug_taken(slug: str) -> bool:
+    if slug in RESERVED_SLUGS:
+        return True
     return db.session.scalar(sa.select(Experience.id).where(Experience.slug == slug)) is not None
 
 

@@ -1,5 +1,6 @@
 """Wiki fixtures: topics of the story and a session login that needs no login form."""
 import pytest
+from flask import g
 
 
 @pytest.fixture
@@ -16,6 +17,9 @@ def topics(make_topic):
 def login(client):
     """Log the test client in as `user` through Flask-Login's session keys."""
     def log_in(user):
+        # The test's app context is reused by requests, so Flask-Login's cached user
+        # in `g` must go too, or the previous user stays logged in.
+        g.pop("_login_user", None)
         with client.session_transaction() as session:
             session["_user_id"] = str(user.id)
             session["_fresh"] = True

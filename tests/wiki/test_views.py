@@ -1,0 +1,278 @@
+"""The wiki's pages: write, edit, history, diff, restore, permissions, XSS, conflicts."""
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from exchange.extensions import db
+from exchange.wiki import services
+from exchange.wiki.models import Experience
+
+
+def form_data(**fields):
+    data = {"title": "Digitalisierungslotsen in jedem Amt", "kind": "practice",
+            "topics": [], "body": "# Lotsen\n\nJedes Amt hat eine Lotsin.",
+            "contact_name": "Anna Schmid", "contact_email": "anna@stuttgart.example",
+            "status": "draft", "summary": "", "slug": ""}
+    data.update(fields)
+    return data
+
+
+def base_of(html: str) -> str:
+    return re.search(r'name="base_revision" type="hidden" value="(\d+)"', html).group(1)
+
+
+def test_pages_need_login(client, anna, make_experience):
+    experience = make_experience(anna)
+    for path in ("/erfahrungen", "/erfahrungen/neu", f"/erfahrungen/{experience.slug}",
+                 "/aenderungen"):
+        response = client.get(path)
+        assert response.status_code in (302, 401)
+
+
+def test_write_edit_history_diff_restore_flow(client, login, anna, topics):
+    login(anna)
+    response = client.get("/erfahrungen/neu")
+    assert response.status_code == 200 and "Neue Erfahrung" in response.text
+    assert 'value="Anna Schmid"' in response.text  # contact prefilled
+
+    response = client.post("/erfahrungen/neu",
+                           data=form_data(topics=["eakte", "mobilitaet"], summary="Start"))
+    assert response.status_code == 302
+    slug = "digitalisierungslotsen-in-jedem-amt"
+    assert response.headers["Location"].endswith(f"/erfahrungen/{slug}")
+
+    page = client.get(f"/erfahrungen/{slug}").text
+    assert "<h1>Lotsen</h1>" in page
+    assert "Version 1 von 1" in page and "Entwurf" in page and "Stuttgart" in page
+    assert "Mobilität" in page and "Bewährte Praxis" in page
+
+    edit = client.get(f"/erfahrungen/{slug}/bearbeiten").text
+    base = base_of(edit)
+    response = client.post(f"/erfahrungen/{slug}/bearbeiten", data=form_data(
+        body="# Lotsen\n\nJedes Amt hat zwei Lotsinnen.", base_revision=base,
+        topics=["eakte"], summary="Zahl korrigiert"))
+    assert response.status_code == 302
+    page = client.get(f"/erfahrungen/{slug}").text
+    assert "zwei Lotsinnen" in page and "Version 2 von 2" in page
+
+    history = client.get(f"/erfahrungen/{slug}/versionen").text
+    assert "Zahl korrigiert" in history and "Start" in history
+    assert 'name="von" value="1"' in history and 'name="bis" value="2"' in history
+
+    diff = client.get(f"/erfahrungen/{slug}/vergleich?von=1&bis=2").text
+    assert '<del class="word">eine</del>' in diff
+    assert '<ins class="word">zwei</ins>' in diff
+
+    old = client.get(f"/erfahrungen/{slug}/versionen/1").text
+    assert "eine Lotsin" in old and "Version 1" in old
+
+    response = client.post(f"/erfahrungen/{slug}/versionen/1/wiederherstellen")
+    assert response.status_code == 302
+    experience = services.get_experience(slug)
+    db.session.refresh(experience)
+    assert [r.number for r in experience.revisions] == [1, 2, 3]
+    assert "eine Lotsin" in experience.body
+    assert experience.current_revision.restored_from_id == experience.revisions[0].id
+
+
+def test_publish_unpublish_delete(client, login, anna, max_muenchen, make_experience):
+    experience = make_experience(anna, status="draft")
+    slug = experience.slug
+    login(max_muenchen)
+    assert client.get(f"/erfahrungen/{slug}").status_code == 404  # foreign draft
+    login(anna)
+    assert client.post(f"/erfahrungen/{slug}/veroeffentlichen").status_code == 302
+    login(max_muenchen)
+    assert client.get(f"/erfahrungen/{slug}").status_code == 200
+    login(anna)
+    client.post(f"/erfahrungen/{slug}/zurueckziehen")
+    db.session.expire_all()
+    assert experience.status == "draft"
+    client.post(f"/erfahrungen/{slug}/loeschen")
+    db.session.expire_all()
+    assert experience.deleted_at is not None
+    assert client.get(f"/erfahrungen/{slug}").status_code == 404
+
+
+def test_munich_staff_may_read_but_not_edit_stuttgart(client, login, anna, max_muenchen,
+                                                      make_experience):
+    experience = make_experience(anna)
+    login(max_muenchen)
+    assert client.get(f"/erfahrungen/{experience.slug}").status_code == 200
+    assert "Bearbeiten" not in client.get(f"/erfahrungen/{experience.slug}").text
+    assert client.get(f"/erfahrungen/{experience.slug}/bearbeiten").status_code == 403
+    response = client.post(f"/erfahrungen/{experience.slug}/bearbeiten", data=form_data(
+        base_revision=experience.current_revision_id, body="übernommen"))
+    assert response.status_code == 403
+    for action in ("veroeffentlichen", "zurueckziehen", "loeschen",
+                   "versionen/1/wiederherstellen"):
+        assert client.post(f"/erfahrungen/{experience.slug}/{action}").status_code == 403
+    db.session.expire_all()
+    assert experience.body == "Text" and experience.deleted_at is None
+    assert len(experience.revisions) == 1
+
+
+def test_drafts_are_listed_only_for_their_city(client, login, anna, max_muenchen,
+                                               make_experience):
+    make_experience(anna, title="Geheimer Entwurf", status="draft")
+    make_experience(anna, title="Öffentlicher Bericht")
+    login(max_muenchen)
+    listing = client.get("/erfahrungen").text
+    assert "Öffentlicher Bericht" in listing and "Geheimer Entwurf" not in listing
+    assert "Geheimer Entwurf" not in client.get("/aenderungen").text
+    assert "Geheimer Entwurf" not in client.get("/").text
+    login(anna)
+    listing = client.get("/erfahrungen?status=draft").text
+    assert "Geheimer Entwurf" in listing and "Öffentlicher Bericht" not in listing
+    dashboard = client.get("/").text
+    assert "Entwürfe Ihrer Stadt" in dashboard and "Geheimer Entwurf" in dashboard
+
+
+def test_list_filters_and_pagination(client, login, anna, max_muenchen, topics,
+                                     make_experience):
+    make_experience(anna, title="E-Akte in Stuttgart", topics=[topics["eakte"]])
+    make_experience(max_muenchen, title="DMS in München", topics=[topics["dms"]],
+                    kind="project_report")
+    login(anna)
+    page = client.get("/erfahrungen?city=muenchen").text
+    assert "DMS in München" in page and "E-Akte in Stuttgart" not in page
+    page = client.get("/erfahrungen?topic=eakte").text
+    assert "E-Akte in Stuttgart" in page and "DMS in München" not in page
+    page = client.get("/erfahrungen?kind=project_report").text
+    assert "DMS in München" in page and "E-Akte in Stuttgart" not in page
+    page = client.get("/erfahrungen?city=atlantis")
+    assert page.status_code == 200 and "gibt es nicht" in page.text
+    for number in range(21):
+        make_experience(anna, title=f"Bericht Nummer {number:02d}")
+    first = client.get("/erfahrungen").text
+    second = client.get("/erfahrungen?page=2").text
+    assert "Seite 1 von 2" in first and "Seite 2 von 2" in second
+    assert client.get("/erfahrungen?page=abc").status_code == 200
+
+
+def test_recent_changes_newest_first(client, login, anna, max_muenchen, make_experience):
+    first = make_experience(anna, title="Erste Erfahrung")
+    make_experience(max_muenchen, title="Zweite Erfahrung")
+    services.update_experience(anna, first, first.current_revision_id, body="neu",
+                               summary="Nachtrag")
+    db.session.commit()
+    login(max_muenchen)
+    page = client.get("/aenderungen").text
+    assert page.index("Nachtrag") < page.index("Zweite Erfahrung") < page.rindex(
+        "Erste Erfahrung")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"title": ""}, "Bitte geben Sie einen Titel ein."),
+    ({"title": "x" * 201}, "200"),
+    ({"contact_email": "nicht-gueltig"}, "gültige E-Mail-Adresse"),
+    ({"topics": ["gibt-es-nicht"]}, "Unbekannte Themen"),
+    ({"kind": "klatsch"}, "Keine gültige Auswahl"),
+])
+def test_new_form_shows_errors_and_stores_nothing(client, login, anna, topics, fields,
+                                                  message):
+    login(anna)
+    response = client.post("/erfahrungen/neu", data=form_data(**fields))
+    assert response.status_code == 200
+    assert message in response.text
+    assert db.session.scalar(sa.select(sa.func.count(Experience.id))) == 0
+
+
+def test_duplicate_explicit_slug_is_a_form_error(client, login, anna, make_experience):
+    existing = make_experience(anna)
+    login(anna)
+    response = client.post("/erfahrungen/neu", data=form_data(slug=existing.slug))
+    assert "schon vergeben" in response.text
+
+
+def test_xss_does_not_survive_rendering(client, login, anna, make_experience):
+    body = ('Hallo <script>alert("x")</script>\n\n<img src="x" onerror="alert(1)">\n\n'
+            '[klick](javascript:alert(1)) <a href="javascript:alert(2)">b</a>')
+    experience = make_experience(anna, title='<script>alert("t")</script>', body=body)
+    services.update_experience(anna, experience, experience.current_revision_id,
+                               body=body + "\n<script>neu()</script>")
+    db.session.commit()
+    login(anna)
+    slug = experience.slug
+    for path in (f"/erfahrungen/{slug}", f"/erfahrungen/{slug}/versionen/1",
+                 f"/erfahrungen/{slug}/vergleich?von=1&bis=2", f"/erfahrungen/{slug}/versionen",
+                 "/erfahrungen", "/aenderungen", "/"):
+        html = client.get(path).text
+        assert "<script" not in html.lower(), path
+        assert not re.search(r"<[^>]*\sonerror\s*=", html, re.IGNORECASE), path
+        assert not re.search(r"href\s*=\s*[\"']?\s*javascript:", html, re.IGNORECASE), path
+    page = client.get(f"/erfahrungen/{slug}").text
+    assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in page  # title shown as text
+
+
+def test_conflict_keeps_users_text_and_shows_other_change(client, login, anna, cdo_stuttgart,
+                                                          make_experience):
+    experience = make_experience(anna, body="Absatz eins.\n\nAbsatz zwei.")
+    slug = experience.slug
+    login(anna)
+    base = base_of(client.get(f"/erfahrungen/{slug}/bearbeiten").text)
+    # Meanwhile the CDO saves a change.
+    services.update_experience(cdo_stuttgart, experience, int(base),
+                               body="Absatz eins.\n\nAbsatz zwei, vom CDO ergänzt.")
+    db.session.commit()
+    response = client.post(f"/erfahrungen/{slug}/bearbeiten", data=form_data(
+        title=experience.title, body="Absatz eins, von Anna.\n\nAbsatz zwei.",
+        base_revision=base))
+    assert response.status_code == 200
+    html = response.text
+    assert "Bearbeitungskonflikt" in html and "NICHT gespeichert" in html
+    assert "Dr. Thomas Berger" in html
+    assert '<ins class="word">, vom CDO ergänzt</ins>' in html or "vom CDO" in html
+    assert "Absatz eins, von Anna." in html  # the user's text is still in the form
+    db.session.expire_all()
+    assert experience.body == "Absatz eins.\n\nAbsatz zwei, vom CDO ergänzt."
+    new_base = base_of(html)
+    assert new_base == str(experience.current_revision_id) != base
+    # Merged text against the new base saves.
+    response = client.post(f"/erfahrungen/{slug}/bearbeiten", data=form_data(
+        title=experience.title, body="Absatz eins, von Anna.\n\nAbsatz zwei, vom CDO ergänzt.",
+        base_revision=new_base))
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert experience.current_revision.number == 3
+    assert experience.body == "Absatz eins, von Anna.\n\nAbsatz zwei, vom CDO ergänzt."
+
+
+def test_bad_revision_numbers_are_404(client, login, anna, make_experience):
+    experience = make_experience(anna)
+    login(anna)
+    slug = experience.slug
+    assert client.get(f"/erfahrungen/{slug}/versionen/9").status_code == 404
+    response = client.get(f"/erfahrungen/{slug}/vergleich?von=1&bis=7")
+    assert response.status_code == 404
+    assert client.get(f"/erfahrungen/{slug}/vergleich?von=abc").status_code == 404
+    assert client.post(f"/erfahrungen/{slug}/versionen/5/wiederherstellen").status_code == 404
+    assert client.get("/erfahrungen/gibt-es-nicht").status_code == 404
+
+
+def test_restore_of_current_text_is_a_message_not_an_error(client, login, anna,
+                                                           make_experience):
+    experience = make_experience(anna)
+    login(anna)
+    response = client.post(f"/erfahrungen/{experience.slug}/versionen/1/wiederherstellen",
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert "entspricht bereits der aktuellen Fassung" in response.text
+
+
+def test_csrf_protects_wiki_forms(app_config, anna, make_experience):
+    from exchange import create_app
+
+    experience = make_experience(anna)
+    app_config["WTF_CSRF_ENABLED"] = True
+    csrf_app = create_app(app_config)
+    client = csrf_app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(anna.id)
+    with csrf_app.app_context():
+        response = client.post(f"/erfahrungen/{experience.slug}/loeschen")
+        assert response.status_code == 400
+        response = client.post("/erfahrungen/neu", data=form_data())
+        assert response.status_code in (200, 400)
+        assert db.session.scalar(sa.select(sa.func.count(Experience.id))) == 1
