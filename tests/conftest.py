@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g
+from flask.testing import FlaskClient
 
 from exchange import create_app
 from exchange.config import normalise_database_url
@@ -97,9 +99,27 @@ def _empty_all_tables() -> None:
             connection.execute(sa.text("PRAGMA foreign_keys=ON"))
 
 
+class FreshRequestClient(FlaskClient):
+    """A test client whose requests do not inherit per-request caches from earlier ones.
+
+    The `app` fixture keeps one app context pushed for the whole test, and Flask reuses
+    it for every request, so `g` would carry Flask-Login's cached user, Flask-Babel's
+    cached locale and `g.token_auth` from one request into the next. In production each
+    request gets a fresh `g`; these keys are dropped before each request to match.
+    """
+
+    REQUEST_CACHES = ("_login_user", "_flask_babel", "token_auth")
+
+    def open(self, *args, **kwargs):
+        for name in self.REQUEST_CACHES:
+            g.pop(name, None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
     """A test client; requests see the same database as the test."""
+    app.test_client_class = FreshRequestClient
     return app.test_client()
 
 
