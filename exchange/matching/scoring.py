@@ -71,11 +71,12 @@ class StanceMatrix:
 class MatchModel:
     """Everything needed to score and explain: stance matrices, rarity, scoring matrices.
 
-    `partner` (n × 4m) holds each city's side of a pair as partner, `query` (n × 4m) each
-    city's side as the one asking, with rarity and joint weights folded in; their blocks
-    are [offer | seek | working | seeking] and [seek | offer | working | seeking], so
-    partner[b] · query[a] over the first 2m columns is the transfer score of a with b and
-    over the last 2m columns the joint score.
+    `partner` (n × 8m) holds each city's side of a pair as partner, `query` (n × 8m) each
+    city's side as the one asking, with rarity and joint weights folded in. Their first
+    four blocks are [offer | seek | working | seeking] (partner's declared entries) against
+    [seek | offer | working | seeking] (all of the asker's entries); the last four pair
+    the partner's propagated entries with the asker's declared ones. partner[b] · query[a]
+    over TRANSFER_BLOCKS is the transfer score of a with b, over the rest the joint score.
     """
 
     n_cities: int
@@ -186,6 +187,16 @@ def _with_data(stance: StanceMatrix, data: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((data, m.indices, m.indptr), shape=m.shape)
 
 
+def _part(values: sp.csr_matrix, stance: StanceMatrix, declared: bool) -> sp.csr_matrix:
+    """The entries of `values` that were declared on their own topic (or only propagated)."""
+    own = stance.origin == stance.strength.indices
+    values = sp.csr_matrix(values, copy=True)
+    values.sort_indices()
+    values.data = values.data * (own if declared else ~own)
+    values.eliminate_zeros()
+    return values
+
+
 def build_model(n_cities: int, parent, interest_rows, interest_cols, interest_stances,
                 interest_maturity, evidence_rows=(), evidence_cols=()) -> MatchModel:
     """Build the scoring model from plain arrays.
@@ -243,11 +254,23 @@ def build_model(n_cities: int, parent, interest_rows, interest_cols, interest_st
     seek_value = _with_data(seeks, seeks.strength.data
                             * np.exp2(-seeks.maturity / GAP_DOUBLING_LEVELS))
     weight = sp.diags(rarity)
-    partner = sp.hstack([offer_value, seek_value, working.strength, seeks.strength],
-                        format="csr")
-    query = sp.hstack([seek_value @ weight, offer_value @ weight,
-                       working.strength @ weight * JOINT_WORKING_WEIGHT,
-                       seeks.strength @ weight * JOINT_SEEKING_WEIGHT], format="csr")
+    partner_values = [offer_value, seek_value, working.strength, seeks.strength]
+    query_values = [seek_value @ weight, offer_value @ weight,
+                    working.strength @ weight * JOINT_WORKING_WEIGHT,
+                    seeks.strength @ weight * JOINT_SEEKING_WEIGHT]
+    # A match needs a declared (or wiki-inferred) entry on at least one side: two cities
+    # that merely share an ancestor of different sub-topics do not match there.
+    # partner·query = D_b·full_a + P_b·D_a = full·full − P_b·P_a.
+    partner_stances = [offers, seeks, working, seeks]
+    query_stances = [seeks, offers, working, seeks]
+    partner = sp.hstack(
+        [_part(v, st, declared=True) for v, st in zip(partner_values, partner_stances)]
+        + [_part(v, st, declared=False) for v, st in zip(partner_values, partner_stances)],
+        format="csr")
+    query = sp.hstack(
+        query_values
+        + [_part(v, st, declared=True) for v, st in zip(query_values, query_stances)],
+        format="csr")
     partner.sort_indices()
     query.sort_indices()
     return MatchModel(n_cities, n_topics, parent, rarity, offers, seeks, working,
@@ -256,16 +279,25 @@ def build_model(n_cities: int, parent, interest_rows, interest_cols, interest_st
 
 # --- scoring ----------------------------------------------------------------------------
 
+#: Column blocks of `partner`/`query` (each n_topics wide) that make up the transfer
+#: score; the other blocks make up the joint score.
+TRANSFER_BLOCKS = (0, 1, 4, 5)
+N_BLOCKS = 8
+
+
+def _block_weights(model: MatchModel, transfer: float, joint: float) -> np.ndarray:
+    """A per-column factor: `transfer` on transfer blocks, `joint` on joint blocks."""
+    per_block = [transfer if b in TRANSFER_BLOCKS else joint for b in range(N_BLOCKS)]
+    return np.repeat(per_block, model.n_topics)
+
+
 def _query_vectors(model: MatchModel, row: int, topic_mask: np.ndarray | None) -> np.ndarray:
-    """Dense (4m × 2) query: column 0 the transfer half, column 1 the joint half."""
-    m = model.n_topics
+    """Dense (8m × 2) query: column 0 the transfer half, column 1 the joint half."""
     dense = model.query[row].toarray().ravel()
     if topic_mask is not None:
-        dense = dense * np.tile(topic_mask, 4)
-    out = np.zeros((4 * m, 2))
-    out[:2 * m, 0] = dense[:2 * m]
-    out[2 * m:, 1] = dense[2 * m:]
-    return out
+        dense = dense * np.tile(topic_mask, N_BLOCKS)
+    transfer = _block_weights(model, 1.0, 0.0)
+    return np.column_stack([dense * transfer, dense * (1.0 - transfer)])
 
 
 def score_city(model: MatchModel, row: int, topic_mask: np.ndarray | None = None):
@@ -307,8 +339,7 @@ def all_top_k(model: MatchModel, k: int = 10, block: int = 256):
     product, followed by argpartition per column. Missing partners are -1 / 0.0.
     """
     n = model.n_cities
-    weights = np.concatenate([np.full(2 * model.n_topics, TRANSFER_WEIGHT),
-                              np.full(2 * model.n_topics, JOINT_WEIGHT)])
+    weights = _block_weights(model, TRANSFER_WEIGHT, JOINT_WEIGHT)
     best = np.full((n, k), -1, dtype=np.int64)
     best_scores = np.zeros((n, k))
     for start in range(0, n, block):
@@ -374,6 +405,8 @@ def explain(model: MatchModel, row: int, other: int,
             weight = weight * np.exp2((o_m[oi] - t_m[ti]) / g)
         weight = weight * (TRANSFER_WEIGHT if transfer else JOINT_WEIGHT)
         for j in range(len(cols)):
+            if o_o[oi[j]] != cols[j] and t_o[ti[j]] != cols[j]:
+                continue  # both only propagated here: no match (see build_model)
             inferred = bool(t_i[ti[j]] if direction == "they_offer"
                             else o_i[oi[j]] if direction == "we_offer" else False)
             reason = RawReason(int(cols[j]), direction, float(weight[j]),

@@ -96,11 +96,24 @@ def test_sub_topic_counts_partly_toward_its_parent():
     assert 0 < via_child[1] < same_topic[1]
     [reason] = scoring.explain(m, 0, 1)
     assert reason.topic == 1 and reason.their_origin == 2 and reason.our_origin == 1
-    # The offer reaches topic 1 at TREE_DECAY and the root at TREE_DECAY², the seek
-    # reaches the root at TREE_DECAY: both contributions are folded into one reason.
-    expected = (m.rarity[1] * TREE_DECAY + m.rarity[0] * TREE_DECAY ** 2 * TREE_DECAY)
-    assert reason.weight == pytest.approx(expected)
-    assert via_child[1] == pytest.approx(expected)
+    # The offer reaches topic 1 at TREE_DECAY; at the root both sides are only
+    # propagated, which does not count.
+    assert reason.weight == pytest.approx(m.rarity[1] * TREE_DECAY)
+    assert via_child[1] == pytest.approx(reason.weight)
+    # A seeker of the grandchild is served partly by an offer on its parent, too.
+    general = model(2, [(0, 2, SEEKS, 3), (1, 1, OFFERS, 3)], parent=parent)
+    [reason] = scoring.explain(general, 0, 1)
+    assert (reason.topic, reason.our_origin, reason.their_origin) == (1, 2, 1)
+
+
+def test_siblings_do_not_match_through_their_common_parent():
+    # Both work on different children of the root: no joint fit at the root.
+    m = model(2, [(0, 1, WORKING, 3), (1, 2, WORKING, 3)], parent=[-1, 0, 0])
+    assert scoring.score_city(m, 0)[1][1] == 0
+    assert scoring.explain(m, 0, 1) == []
+    # A city working on the root itself does meet the child.
+    m = model(2, [(0, 0, WORKING, 3), (1, 2, WORKING, 3)], parent=[-1, 0, 0])
+    assert scoring.score_city(m, 0)[1][1] == pytest.approx(m.rarity[0] * TREE_DECAY)
 
 
 def test_topic_mask_restricts_to_a_subtree():

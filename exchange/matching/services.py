@@ -1,0 +1,344 @@
+"""Matchmaking services: load the scoring model from the database, rank and explain partners."""
+import importlib.util
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlalchemy as sa
+from flask import g, has_request_context, request
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+
+from ..cities.models import STANCES, City, Interest, Topic
+from ..extensions import db
+from ..wiki.models import Experience, experience_topics
+from . import scoring
+
+KINDS = ("transfer", "joint")
+#: City size bands by population: (lower bound inclusive, upper bound exclusive or None).
+SIZE_BANDS = {
+    "klein": (0, 20_000),
+    "mittel": (20_000, 100_000),
+    "gross": (100_000, 500_000),
+    "metropole": (500_000, None),
+}
+SIZE_BAND_LABELS = {
+    "klein": _l("Kleinstadt (unter 20.000)"),
+    "mittel": _l("Mittelstadt (20.000–100.000)"),
+    "gross": _l("Großstadt (100.000–500.000)"),
+    "metropole": _l("Metropole (über 500.000)"),
+}
+GERMAN_STATES = (
+    "Baden-Württemberg", "Bayern", "Berlin", "Brandenburg", "Bremen", "Hamburg", "Hessen",
+    "Mecklenburg-Vorpommern", "Niedersachsen", "Nordrhein-Westfalen", "Rheinland-Pfalz",
+    "Saarland", "Sachsen", "Sachsen-Anhalt", "Schleswig-Holstein", "Thüringen",
+)
+MAX_LIMIT = 100
+#: Backing experiences listed per reason (newest first).
+MAX_EVIDENCE = 5
+
+
+class MatchError(ValueError):
+    """Invalid matchmaking request (unknown kind, size band, state, limit)."""
+
+
+class UnknownTopic(MatchError):
+    """The topic filter names no known topic."""
+
+
+@dataclass
+class Reason:
+    """Why a partner fits: one topic, one direction, its weight and backing experiences."""
+
+    topic: Topic
+    direction: str
+    weight: float
+    their_maturity: int | None
+    our_maturity: int | None
+    evidence: list[Experience]
+    inferred_from_wiki: bool
+    text: str
+    #: Sub-topics the match came through when it was propagated up the topic tree.
+    via: list[Topic] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """"transfer" or "joint"."""
+        return "transfer" if self.direction in scoring.TRANSFER_DIRECTIONS else "joint"
+
+
+@dataclass
+class Match:
+    """A partner city with its scores (transfer, joint, combined) and reasons."""
+
+    city: City
+    score: float
+    transfer_score: float
+    joint_score: float
+    reasons: list[Reason]
+
+
+@dataclass
+class Snapshot:
+    """The scoring model plus the index maps between matrix rows/columns and database ids."""
+
+    model: scoring.MatchModel
+    city_ids: np.ndarray
+    city_row: dict[int, int]
+    states: np.ndarray
+    populations: np.ndarray
+    topic_ids: np.ndarray
+    topic_col: dict[int, int]
+    topic_by_slug: dict[str, int]
+    #: (city row, topic column) -> published experience ids, newest first.
+    evidence: dict[tuple[int, int], list[int]]
+
+
+def load_snapshot() -> Snapshot:
+    """Read cities, topics, interests and published experiences' topics in one pass."""
+    cities = db.session.execute(
+        sa.select(City.id, City.state, City.population).order_by(City.id)).all()
+    topics = db.session.execute(
+        sa.select(Topic.id, Topic.parent_id, Topic.slug).order_by(Topic.id)).all()
+    interests = db.session.execute(
+        sa.select(Interest.city_id, Interest.topic_id, Interest.stance, Interest.maturity)).all()
+    evidence_rows = db.session.execute(
+        sa.select(Experience.city_id, experience_topics.c.topic_id, Experience.id)
+        .join(experience_topics, experience_topics.c.experience_id == Experience.id)
+        .where(Experience.status == "published", Experience.deleted_at.is_(None))
+        .order_by(Experience.published_at.desc(), Experience.id.desc())).all()
+
+    city_row = {row.id: i for i, row in enumerate(cities)}
+    topic_col = {row.id: j for j, row in enumerate(topics)}
+    parent = np.array([topic_col.get(row.parent_id, -1) if row.parent_id else -1
+                       for row in topics], dtype=np.int64)
+    codes = scoring.STANCE_CODES
+    known = [i for i in interests if i.stance in STANCES and i.city_id in city_row
+             and i.topic_id in topic_col]
+    evidence: dict[tuple[int, int], list[int]] = {}
+    for city_id, topic_id, experience_id in evidence_rows:
+        if city_id in city_row and topic_id in topic_col:
+            evidence.setdefault((city_row[city_id], topic_col[topic_id]), []).append(experience_id)
+    cells = list(evidence)
+    model = scoring.build_model(
+        len(cities), parent,
+        [city_row[i.city_id] for i in known], [topic_col[i.topic_id] for i in known],
+        [codes[i.stance] for i in known], [i.maturity for i in known],
+        [c[0] for c in cells], [c[1] for c in cells])
+    return Snapshot(
+        model=model,
+        city_ids=np.array([row.id for row in cities], dtype=np.int64),
+        city_row=city_row,
+        states=np.array([(row.state or "").casefold() for row in cities], dtype=object),
+        populations=np.array([row.population if row.population is not None else -1
+                              for row in cities], dtype=np.int64),
+        topic_ids=np.array([row.id for row in topics], dtype=np.int64),
+        topic_col=topic_col,
+        topic_by_slug={row.slug: j for j, row in enumerate(topics)},
+        evidence=evidence,
+    )
+
+
+def snapshot() -> Snapshot:
+    """The snapshot for this request (built once per request; fresh outside requests)."""
+    if not has_request_context():
+        return load_snapshot()
+    current = request._get_current_object()
+    cached = g.get("_matching_snapshot")
+    if cached is not None and cached[0] is current:
+        return cached[1]
+    built = load_snapshot()
+    g._matching_snapshot = (current, built)
+    return built
+
+
+def size_band_of(population: int | None) -> str | None:
+    """The named size band of a population, or None when unknown."""
+    if population is None or population < 0:
+        return None
+    for band, (low, high) in SIZE_BANDS.items():
+        if population >= low and (high is None or population < high):
+            return band
+    return None
+
+
+def resolve_topic(topic) -> Topic:
+    """A Topic from a Topic or a slug; UnknownTopic when there is none."""
+    if isinstance(topic, Topic):
+        return topic
+    found = db.session.scalar(sa.select(Topic).where(Topic.slug == str(topic)))
+    if found is None:
+        raise UnknownTopic(_("Unbekanntes Thema: %(topic)s", topic=topic))
+    return found
+
+
+def _validate(kind, state, size_band, limit) -> None:
+    if kind not in (None, *KINDS):
+        raise MatchError(_("Unbekannte Art der Passung: %(kind)s (erlaubt: transfer, joint)",
+                           kind=kind))
+    if size_band is not None and size_band not in SIZE_BANDS:
+        raise MatchError(_("Unbekannte Größenklasse: %(band)s (erlaubt: %(bands)s)",
+                           band=size_band, bands=", ".join(SIZE_BANDS)))
+    if state is not None and state.casefold() not in {s.casefold() for s in GERMAN_STATES}:
+        raise MatchError(_("Unbekanntes Bundesland: %(state)s", state=state))
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise MatchError(_("Die Anzahl muss zwischen 1 und %(max)s liegen.", max=MAX_LIMIT))
+
+
+def _active_topics(snap: Snapshot, city: City) -> dict[int, list[int]]:
+    """Partner row -> topic columns of active joint projects with `city` (projects domain)."""
+    if importlib.util.find_spec("exchange.projects.services") is None:
+        return {}
+    from ..projects.services import active_partnerships
+
+    result: dict[int, list[int]] = {}
+    for city_id, other_id, topic_id in active_partnerships():
+        if city_id == city.id and other_id in snap.city_row and topic_id in snap.topic_col:
+            result.setdefault(snap.city_row[other_id], []).append(snap.topic_col[topic_id])
+    return result
+
+
+def find_partners(city: City, *, kind: str | None = None, topic=None, state: str | None = None,
+                  size_band: str | None = None, limit: int = 10,
+                  include_active: bool = False) -> list[Match]:
+    """Rank partner cities for `city`, best first, each with scores and reasons.
+
+    `kind` ranks by "transfer" or "joint" fit only (None: combined); `topic` (Topic or
+    slug) restricts scoring to that topic and its sub-topics; `state` and `size_band`
+    filter the partners. Topics of active joint projects with a partner do not count
+    for that partner unless `include_active`.
+    """
+    _validate(kind, state, size_band, limit)
+    topic_obj = resolve_topic(topic) if topic is not None else None
+    snap = snapshot()
+    model = snap.model
+    row = snap.city_row[city.id]
+    mask = (scoring.subtree_mask(model.parent, snap.topic_col[topic_obj.id])
+            if topic_obj is not None else None)
+    transfer, joint = scoring.score_city(model, row, mask)
+
+    pair_masks: dict[int, np.ndarray] = {}
+    if not include_active:
+        for other, cols in _active_topics(snap, city).items():
+            excluded = np.zeros(model.n_topics, dtype=bool)
+            for col in cols:
+                excluded |= scoring.subtree_mask(model.parent, col)
+            pair_mask = ~excluded if mask is None else mask & ~excluded
+            pair_masks[other] = pair_mask
+            transfer[other], joint[other] = scoring.pair_scores(model, row, other, pair_mask)
+
+    ranking = {"transfer": transfer, "joint": joint}.get(kind)
+    if ranking is None:
+        ranking = scoring.combine(transfer, joint)
+    candidates = np.ones(model.n_cities, dtype=bool)
+    candidates[row] = False
+    if state is not None:
+        candidates &= snap.states == state.casefold()
+    if size_band is not None:
+        low, high = SIZE_BANDS[size_band]
+        candidates &= snap.populations >= low
+        if high is not None:
+            candidates &= snap.populations < high
+    best = scoring.top_k(ranking, limit, candidates)
+    pairs = [(int(other), float(transfer[other]), float(joint[other]),
+              pair_masks.get(int(other), mask)) for other in best]
+    return _build_matches(snap, city, row, pairs)
+
+
+def explain_pair(city: City, other: City) -> Match:
+    """Why `other` fits `city`: the scores and reasons of this one pair (no filters)."""
+    if city.id == other.id:
+        raise MatchError(_("Eine Stadt kann nicht ihr eigener Partner sein."))
+    snap = snapshot()
+    row, other_row = snap.city_row[city.id], snap.city_row[other.id]
+    transfer, joint = scoring.pair_scores(snap.model, row, other_row)
+    return _build_matches(snap, city, row, [(other_row, transfer, joint, None)])[0]
+
+
+def _build_matches(snap: Snapshot, city: City, row: int, pairs) -> list[Match]:
+    """Turn scored pairs into Match objects, loading cities, topics and experiences at once."""
+    raw = {other: scoring.explain(snap.model, row, other, mask) for other, _t, _j, mask in pairs}
+    other_ids = [int(snap.city_ids[other]) for other, *_ in pairs]
+    cities = {c.id: c for c in db.session.scalars(sa.select(City).where(City.id.in_(other_ids)))}
+    topic_cols = {c for reasons in raw.values() for r in reasons
+                  for c in (r.topic, r.our_origin, r.their_origin)}
+    topics = {t.id: t for t in db.session.scalars(
+        sa.select(Topic).where(Topic.id.in_([int(snap.topic_ids[c]) for c in topic_cols])))}
+    evidence_ids = {other: {r: _evidence_ids(snap, row, other, r) for r in reasons}
+                    for other, reasons in raw.items()}
+    wanted = {i for per in evidence_ids.values() for ids in per.values() for i in ids}
+    experiences = {e.id: e for e in db.session.scalars(
+        sa.select(Experience).where(Experience.id.in_(wanted)))} if wanted else {}
+
+    def topic_at(col):
+        return topics[int(snap.topic_ids[col])]
+
+    matches = []
+    for other, transfer, joint, _mask in pairs:
+        partner = cities[int(snap.city_ids[other])]
+        reasons = []
+        for r in raw[other]:
+            via = [topic_at(c) for c in dict.fromkeys((r.our_origin, r.their_origin))
+                   if c != r.topic]
+            reasons.append(Reason(
+                topic=topic_at(r.topic), direction=r.direction, weight=round(r.weight, 4),
+                their_maturity=int(round(r.their_maturity)),
+                our_maturity=int(round(r.our_maturity)),
+                evidence=[experiences[i] for i in evidence_ids[other][r] if i in experiences],
+                inferred_from_wiki=r.inferred_from_wiki,
+                text=reason_text(r.direction, topic_at(r.topic), city, partner,
+                                 int(round(r.our_maturity)), int(round(r.their_maturity)),
+                                 r.inferred_from_wiki, via),
+                via=via))
+        matches.append(Match(partner, round(float(scoring.combine(transfer, joint)), 4),
+                             round(transfer, 4), round(joint, 4), reasons))
+    return matches
+
+
+def _evidence_ids(snap: Snapshot, row: int, other: int, reason: scoring.RawReason) -> list[int]:
+    """Published experiences backing a reason: the offering side's, or both sides' for joint."""
+    if reason.direction == "they_offer":
+        cells = [(other, reason.their_origin)]
+    elif reason.direction == "we_offer":
+        cells = [(row, reason.our_origin)]
+    else:
+        cells = [(other, reason.their_origin), (row, reason.our_origin)]
+    ids = []
+    for cell in cells:
+        ids.extend(i for i in snap.evidence.get(cell, ()) if i not in ids)
+    return ids[:MAX_EVIDENCE]
+
+
+def reason_text(direction: str, topic: Topic, city: City, partner: City, our_maturity: int,
+                their_maturity: int, inferred: bool, via: list[Topic]) -> str:
+    """The German (translated) sentence that explains one reason."""
+    locale = str(get_locale() or "de")
+    name = topic.name(locale)
+    if direction == "they_offer":
+        if inferred:
+            text = _("%(they)s hat Erfahrungen zu %(topic)s im Wiki veröffentlicht (aus dem "
+                     "Wiki abgeleitet), %(we)s sucht sie (Reife %(ours)s)",
+                     they=partner.name, we=city.name, topic=name, ours=our_maturity)
+        else:
+            text = _("%(they)s bietet Erfahrung zu %(topic)s (Reife %(theirs)s), %(we)s sucht "
+                     "sie (Reife %(ours)s)", they=partner.name, we=city.name, topic=name,
+                     theirs=their_maturity, ours=our_maturity)
+    elif direction == "we_offer":
+        if inferred:
+            text = _("%(we)s hat Erfahrungen zu %(topic)s im Wiki veröffentlicht (aus dem "
+                     "Wiki abgeleitet), %(they)s sucht sie (Reife %(theirs)s)",
+                     they=partner.name, we=city.name, topic=name, theirs=their_maturity)
+        else:
+            text = _("%(we)s bietet Erfahrung zu %(topic)s (Reife %(ours)s), %(they)s sucht "
+                     "sie (Reife %(theirs)s)", they=partner.name, we=city.name, topic=name,
+                     theirs=their_maturity, ours=our_maturity)
+    elif direction == "joint_working":
+        text = _("%(we)s (Reife %(ours)s) und %(they)s (Reife %(theirs)s) arbeiten beide an "
+                 "%(topic)s", they=partner.name, we=city.name, topic=name,
+                 theirs=their_maturity, ours=our_maturity)
+    else:
+        text = _("%(we)s (Reife %(ours)s) und %(they)s (Reife %(theirs)s) suchen beide "
+                 "Erfahrung zu %(topic)s", they=partner.name, we=city.name, topic=name,
+                 theirs=their_maturity, ours=our_maturity)
+    if via:
+        text += " " + _("(über das Unterthema %(names)s)",
+                        names=", ".join(t.name(locale) for t in via))
+    return text
