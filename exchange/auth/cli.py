@@ -1,4 +1,6 @@
 """Operator commands: flask --app exchange users create|list|set-password, tokens create|revoke|list."""
+import sys
+
 import click
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -27,7 +29,7 @@ def register(app: Flask) -> None:
 
 def _read_password() -> str:
     """One line from standard input, the line break removed, length checked."""
-    password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    password = sys.stdin.readline().rstrip("\r\n")
     if not MIN_PASSWORD_LENGTH <= len(password) <= PASSWORD_MAX:
         raise click.ClickException(_("Das Passwort muss %(min)s bis %(max)s Zeichen lang sein "
                                      "(eine Zeile auf der Standardeingabe).",

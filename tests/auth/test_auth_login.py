@@ -17,7 +17,7 @@ def test_login_and_logout(client, auth, anna):
     response = auth.login()
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
-    assert "Willkommen, Anna Schmid" in client.get("/").get_data(as_text=True)
+    assert "anna@stuttgart.example" in client.get("/profil").get_data(as_text=True)
 
     response = auth.logout()
     assert response.status_code == 302

@@ -1,0 +1,178 @@
+"""Self-registration, approval by the city admin, rejection and role changes."""
+import pytest
+import sqlalchemy as sa
+from conftest import PASSWORD
+
+from exchange.auth.models import User
+from exchange.extensions import db
+
+NEW_PASSWORD = "ein langes Passwort"
+
+
+def _register(client, **overrides):
+    data = {"email": "lena@stuttgart.example", "display_name": "Lena Vogel",
+            "city": "stuttgart", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    data.update(overrides)
+    return client.post("/registrieren", data=data)
+
+
+def _user(email):
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def _count_users():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(User))
+
+
+def test_register_page_lists_cities(client, stuttgart, muenchen):
+    page = client.get("/registrieren").get_data(as_text=True)
+    assert "Passwort wiederholen" in page
+    assert '<option value="stuttgart">Stuttgart</option>' in page
+    assert '<option value="muenchen">München</option>' in page
+
+
+def test_registration_creates_unapproved_staff_with_hashed_password(client, auth, stuttgart):
+    response = _register(client, email="Lena@Stuttgart.EXAMPLE")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Der Admin von Stuttgart muss Ihr Konto noch freigeben" in page
+
+    user = _user("lena@stuttgart.example")
+    assert user is not None
+    assert (user.role, user.is_approved, user.is_admin) == ("staff", False, False)
+    assert user.city == stuttgart
+    assert NEW_PASSWORD not in user.password_hash
+    assert user.password_hash.startswith("pbkdf2:")  # the test config's fast hash
+
+    page = auth.login("lena@stuttgart.example", NEW_PASSWORD).get_data(as_text=True)
+    assert "wartet noch auf die Freigabe" in page
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"email": "kein-at-zeichen"}, "gültige E-Mail-Adresse"),
+    ({"email": "x" * 250 + "@stuttgart.example"}, "Höchstens 254 Zeichen"),
+    ({"display_name": ""}, "Bitte geben Sie Ihren Namen ein."),
+    ({"display_name": "L" * 121}, "Höchstens 120 Zeichen"),
+    ({"city": "atlantis"}, "Diese Stadt gibt es nicht."),
+    ({"city": ""}, "Bitte wählen Sie Ihre Stadt."),
+    ({"password": "kurz", "password_confirm": "kurz"}, "10 bis 200 Zeichen"),
+    ({"password_confirm": "etwas anderes!"}, "Die Passwörter stimmen nicht überein."),
+])
+def test_bad_registration_is_a_form_error(client, stuttgart, overrides, message):
+    response = _register(client, **overrides)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert _count_users() == 0
+
+
+def test_duplicate_email_in_other_case_is_refused(client, anna):
+    response = _register(client, email="ANNA@stuttgart.example")
+    assert "Diese E-Mail-Adresse ist bereits registriert." in response.get_data(as_text=True)
+    assert _count_users() == 1
+    assert anna.display_name == "Anna Schmid"
+
+
+def test_city_admin_approves_and_user_can_log_in(client, auth, stuttgart, cdo_stuttgart):
+    _register(client)
+    auth.login("cdo@stuttgart.example")
+    page = client.get("/freigaben").get_data(as_text=True)
+    assert "Offene Registrierungen" in page and "lena@stuttgart.example" in page
+
+    lena = _user("lena@stuttgart.example")
+    response = client.post(f"/freigaben/{lena.id}/freigeben")
+    assert response.status_code == 302
+    assert "Lena Vogel wurde freigegeben." in client.get("/freigaben").get_data(as_text=True)
+    assert lena.is_approved
+
+    auth.logout()
+    assert auth.login("lena@stuttgart.example", NEW_PASSWORD).status_code == 302
+    assert client.get("/profil").status_code == 200
+
+
+def test_reject_deletes_pending_registration(client, auth, stuttgart, cdo_stuttgart):
+    _register(client)
+    lena_id = _user("lena@stuttgart.example").id
+    auth.login("cdo@stuttgart.example")
+    client.post(f"/freigaben/{lena_id}/ablehnen")
+    assert _user("lena@stuttgart.example") is None
+    assert _register(client).status_code == 302  # the address is free again
+
+
+def test_reject_refuses_approved_user(client, auth, anna, cdo_stuttgart):
+    auth.login("cdo@stuttgart.example")
+    client.post(f"/freigaben/{anna.id}/ablehnen")
+    assert _user("anna@stuttgart.example") is not None
+
+
+def test_staff_may_not_see_approvals(client, auth, anna):
+    auth.login()
+    assert client.get("/freigaben").status_code == 403
+
+
+def test_other_city_admin_cannot_approve(client, auth, make_user, stuttgart, muenchen):
+    make_user("cdo@muenchen.example", city=muenchen, role="city_admin")
+    pending = make_user("neu@stuttgart.example", city=stuttgart, is_approved=False)
+    auth.login("cdo@muenchen.example")
+    assert "neu@stuttgart.example" not in client.get("/freigaben").get_data(as_text=True)
+    assert client.post(f"/freigaben/{pending.id}/freigeben").status_code == 403
+    assert client.post(f"/freigaben/{pending.id}/ablehnen").status_code == 403
+    db.session.expire_all()
+    assert pending.is_approved is False
+
+
+def test_platform_admin_sees_all_pending(client, auth, admin, make_user, stuttgart, muenchen):
+    make_user("neu@stuttgart.example", city=stuttgart, is_approved=False)
+    make_user("neu@muenchen.example", city=muenchen, is_approved=False)
+    auth.login(admin.email)
+    page = client.get("/freigaben").get_data(as_text=True)
+    assert "neu@stuttgart.example" in page and "neu@muenchen.example" in page
+
+
+def test_unknown_user_is_404(client, auth, cdo_stuttgart):
+    auth.login("cdo@stuttgart.example")
+    assert client.post("/freigaben/9999/freigeben").status_code == 404
+
+
+def test_city_admin_changes_role(client, auth, anna, cdo_stuttgart):
+    auth.login("cdo@stuttgart.example")
+    response = client.post(f"/freigaben/{anna.id}/rolle", data={"role": "visit_planner"})
+    assert response.status_code == 302
+    assert anna.role == "visit_planner"
+    page = client.get("/freigaben").get_data(as_text=True)
+    assert "Anna Schmid hat jetzt die Rolle „Besuchsplanung“." in page
+
+
+def test_unknown_role_changes_nothing(client, auth, anna, cdo_stuttgart):
+    auth.login("cdo@stuttgart.example")
+    client.post(f"/freigaben/{anna.id}/rolle", data={"role": "kaiser"})
+    assert "Unbekannte Rolle." in client.get("/freigaben").get_data(as_text=True)
+    assert anna.role == "staff"
+
+
+def test_city_admin_cannot_change_own_role(client, auth, cdo_stuttgart):
+    auth.login("cdo@stuttgart.example")
+    assert client.post(f"/freigaben/{cdo_stuttgart.id}/rolle",
+                       data={"role": "staff"}).status_code == 403
+    assert cdo_stuttgart.role == "city_admin"
+
+
+def test_role_change_needs_own_city(client, auth, anna, make_user, muenchen):
+    make_user("cdo@muenchen.example", city=muenchen, role="city_admin")
+    auth.login("cdo@muenchen.example")
+    assert client.post(f"/freigaben/{anna.id}/rolle",
+                       data={"role": "city_admin"}).status_code == 403
+    assert anna.role == "staff"
+
+
+def test_staff_cannot_change_roles(client, auth, anna, cdo_stuttgart):
+    auth.login()
+    assert client.post(f"/freigaben/{cdo_stuttgart.id}/rolle",
+                       data={"role": "staff"}).status_code == 403
+    assert cdo_stuttgart.role == "city_admin"
+
+
+def test_logged_in_user_is_sent_away_from_register(client, auth, anna):
+    auth.login()
+    assert client.get("/registrieren").status_code == 302
+    assert auth.login().status_code == 302  # already logged in
+    assert PASSWORD
