@@ -51,17 +51,35 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def _segments(old_tokens: list[str], new_tokens: list[str]) -> list[list]:
+    """[changed?, old text, new text] runs; whitespace between two changes joins them."""
+    matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
+    segments: list[list] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        segments.append([tag != "equal", "".join(old_tokens[i1:i2]), "".join(new_tokens[j1:j2])])
+    merged: list[list] = []
+    index = 0
+    while index < len(segments):
+        segment = segments[index]
+        if (merged and merged[-1][0] and not segment[0] and not segment[1].strip()
+                and index + 1 < len(segments) and segments[index + 1][0]):
+            following = segments[index + 1]
+            merged[-1][1] += segment[1] + following[1]
+            merged[-1][2] += segment[2] + following[2]
+            index += 2
+            continue
+        merged.append(list(segment))
+        index += 1
+    return merged
+
+
 def inline_diff(old: str, new: str) -> tuple[Markup, Markup]:
     """Both strings as escaped HTML, changed words wrapped in <del> (old) and <ins> (new)."""
-    old_tokens, new_tokens = _tokens(old), _tokens(new)
-    matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
     old_html, new_html = [], []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        removed = escape("".join(old_tokens[i1:i2]))
-        added = escape("".join(new_tokens[j1:j2]))
-        if tag == "equal":
-            old_html.append(removed)
-            new_html.append(added)
+    for changed, removed, added in _segments(_tokens(old), _tokens(new)):
+        if not changed:
+            old_html.append(escape(removed))
+            new_html.append(escape(added))
             continue
         if removed:
             old_html.append(Markup('<del class="word">%s</del>') % removed)

@@ -61,8 +61,8 @@ def test_write_edit_history_diff_restore_flow(client, login, anna, topics):
     assert 'name="von" value="1"' in history and 'name="bis" value="2"' in history
 
     diff = client.get(f"/erfahrungen/{slug}/vergleich?von=1&bis=2").text
-    assert '<del class="word">eine</del>' in diff
-    assert '<ins class="word">zwei</ins>' in diff
+    assert '<del class="word">eine Lotsin</del>' in diff
+    assert '<ins class="word">zwei Lotsinnen</ins>' in diff
 
     old = client.get(f"/erfahrungen/{slug}/versionen/1").text
     assert "eine Lotsin" in old and "Version 1" in old
