@@ -8,6 +8,7 @@ from flask import g, has_request_context, request
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from ..cities.models import STANCES, City, Interest, Topic
+from ..cities.services import STATES as GERMAN_STATES
 from ..extensions import db
 from ..wiki.models import Experience, experience_topics
 from . import scoring
@@ -26,11 +27,6 @@ SIZE_BAND_LABELS = {
     "gross": _l("Großstadt (100.000–500.000)"),
     "metropole": _l("Metropole (über 500.000)"),
 }
-GERMAN_STATES = (
-    "Baden-Württemberg", "Bayern", "Berlin", "Brandenburg", "Bremen", "Hamburg", "Hessen",
-    "Mecklenburg-Vorpommern", "Niedersachsen", "Nordrhein-Westfalen", "Rheinland-Pfalz",
-    "Saarland", "Sachsen", "Sachsen-Anhalt", "Schleswig-Holstein", "Thüringen",
-)
 MAX_LIMIT = 100
 #: Backing experiences listed per reason (newest first).
 MAX_EVIDENCE = 5

@@ -1,0 +1,110 @@
+"""Partner pages: "Partner finden" and the matching sections on city and topic pages."""
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..auth import permissions
+from ..cities.models import City, Topic
+from ..core.hooks import slot
+from ..extensions import db
+from .forms import PartnerFilterForm
+from .services import MatchError, explain_pair, find_partners
+
+bp = Blueprint("matching", __name__)
+
+#: Partners shown on the "Partner finden" page.
+PAGE_LIMIT = 10
+#: Partners shown in the topic page's section.
+TOPIC_SLOT_LIMIT = 5
+#: Topic levels offered in the filter's list (root, areas, OZG Themenfelder); deeper
+#: topics still work through ?topic=<slug>.
+TOPIC_CHOICE_DEPTH = 2
+
+
+def _topic_choices(selected: str | None) -> list[tuple[str, str]]:
+    """Topics down to TOPIC_CHOICE_DEPTH as an indented list, plus the selected one."""
+    rows = db.session.execute(
+        sa.select(Topic.id, Topic.slug, Topic.name_de, Topic.parent_id)).all()
+    children: dict[int | None, list] = {}
+    for row in rows:
+        children.setdefault(row.parent_id, []).append(row)
+    choices = [("", _("– alle Themen –"))]
+    seen = set()
+
+    def walk(parent_id, depth):
+        for row in sorted(children.get(parent_id, []), key=lambda r: r.name_de.casefold()):
+            if row.id in seen:
+                continue
+            seen.add(row.id)
+            if depth <= TOPIC_CHOICE_DEPTH or row.slug == selected:
+                choices.append((row.slug, "\u2003" * depth + row.name_de))
+            walk(row.id, depth + 1)
+
+    walk(None, 0)
+    return choices
+
+
+def _chosen_city() -> City | None:
+    """The city to find partners for: the user's own; platform admins may pick via ?stadt=."""
+    slug = request.args.get("stadt")
+    if current_user.is_admin and slug:
+        city = db.session.scalar(sa.select(City).where(City.slug == slug))
+        if city is None:
+            abort(404)
+        return city
+    return current_user.city
+
+
+@bp.route("/partner")
+@login_required
+def partners():
+    """Rank partner cities for the user's city, with filters and reasons."""
+    city = _chosen_city()
+    form = PartnerFilterForm(request.args)
+    form.topic.choices = _topic_choices(form.topic.data)
+    form.stadt.choices = [("", _("– Stadt wählen –"))] + [
+        (c.slug, c.name) for c in db.session.scalars(sa.select(City).order_by(City.name))]
+    matches, error = [], None
+    if city is not None:
+        try:
+            matches = find_partners(
+                city, kind=form.kind.data or None, topic=form.topic.data or None,
+                state=form.state.data or None, size_band=form.size_band.data or None,
+                limit=PAGE_LIMIT, include_active=bool(form.include_active.data))
+        except MatchError as exc:
+            error = str(exc)
+    status = 422 if error else 200
+    return render_template(
+        "matching/partners.html", city=city, form=form, matches=matches, error=error,
+        can_propose=(city is not None and city == current_user.city
+                     and permissions.can_propose_project(current_user, city)),
+        selected_topic=form.topic.data or None), status
+
+
+def _viewer_city(user):
+    """The logged-in user's city, or None."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user.city
+
+
+@slot("city_page", "fit", "matching/_slot_city.html", order=40)
+def city_fit(city, user):
+    """"Warum passt <city> zu meiner Stadt?" on every other city's page."""
+    own = _viewer_city(user)
+    if own is None or own.id == city.id:
+        return None
+    return {"city": city, "own": own, "match": explain_pair(own, city),
+            "can_propose": permissions.can_propose_project(user, own)}
+
+
+@slot("topic_page", "partners", "matching/_slot_topic.html", order=40)
+def topic_partners(topic, user):
+    """Partner cities for the viewer's city on this topic and its sub-topics."""
+    own = _viewer_city(user)
+    if own is None:
+        return None
+    return {"topic": topic, "own": own,
+            "matches": find_partners(own, topic=topic, limit=TOPIC_SLOT_LIMIT),
+            "can_propose": permissions.can_propose_project(user, own)}
