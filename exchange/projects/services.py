@@ -369,12 +369,12 @@ def respond(actor: User, project: Project, accept: bool, message: str = "",
         raise ProjectPermissionError(_("%(city)s ist zu diesem Projekt nicht eingeladen.",
                                        city=city.name))
     participant = project.participant(city)
+    if participant.response != "pending":
+        raise ProjectConflict(_("%(city)s hat bereits geantwortet.", city=city.name))
     if project.state not in states.ANSWERABLE_STATES:
         raise ProjectConflict(_("Auf diesen Vorschlag kann nicht mehr geantwortet werden "
                                 "(Zustand: %(state)s).",
                                 state=states.STATE_LABELS[project.state]))
-    if participant.response != "pending":
-        raise ProjectConflict(_("%(city)s hat bereits geantwortet.", city=city.name))
     message = _clean_text(message, _("Die Nachricht"))
 
     participant.response = "accepted" if accept else "declined"
