@@ -1,0 +1,251 @@
+"""The search service: query parsing, outbox, engine, suggestions, snippets, results from the DB."""
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from .analysis import fold
+from .engine import FACET_FIELDS, SORTS, IndexUnavailable, QueryPlan
+from .highlight import highlight, query_terms, snippet
+from .indexer import apply_outbox, ensure_index, get_engine, reindex, status  # noqa: F401
+from .query import SynonymGroup, SynonymTable, parse_query, plan_words, typed_words
+
+log = logging.getLogger(__name__)
+
+MAX_PER_PAGE = 100
+#: Suggest a spelling when a query finds fewer results than this (or a word is unknown).
+SUGGEST_BELOW = 3
+#: Words shorter than this are not corrected (abbreviations like "OZG", "DMS").
+MIN_CORRECTABLE_LENGTH = 5
+
+
+
+class SearchError(ValueError):
+    """Bad search arguments (page, page size, sort)."""
+
+
+@dataclass
+class SearchHit:
+    """One result, with what a result list shows."""
+
+    slug: str
+    title: str
+    city: str
+    city_name: str
+    topics: list[str]
+    kind: str
+    score: float
+    snippet: Markup
+    experience_id: int
+    date: datetime | None
+    title_html: Markup = Markup("")
+    topic_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SearchResults:
+    """A page of results, facet counts over all matches, and a spelling suggestion."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None = None
+    #: When nothing matched as typed but the suggestion did, hits are for the suggestion.
+    corrected: bool = False
+    #: True when no page had all words and pages with any of them are shown instead.
+    relaxed: bool = False
+    sort: str = "relevance"
+    filters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def is_empty_query(self) -> bool:
+        return not self.query.strip()
+
+
+def synonym_table() -> SynonymTable:
+    """Synonym groups from the topics that have aliases (name_de, name_en, aliases)."""
+    from ..cities.models import Topic, TopicAlias
+
+    topics = db.session.scalars(
+        sa.select(Topic).where(Topic.id.in_(sa.select(TopicAlias.topic_id)))
+        .options(selectinload(Topic.aliases))
+    ).all()
+    groups = []
+    for topic in topics:
+        variants = [topic.name_de] + ([topic.name_en] if topic.name_en else [])
+        variants += [alias.alias for alias in topic.aliases]
+        # "Bürgerservice & Bürgerbüro", "Fortbildung & Qualifizierung": each half is a name too.
+        for name in list(variants[:2]):
+            variants += [half.strip() for half in re.split(r"&|\(|\)", name) if half.strip()]
+        groups.append(SynonymGroup(tuple(dict.fromkeys(variants))))
+    return SynonymTable(groups)
+
+
+def _check_arguments(page, per_page, sort) -> None:
+    if not isinstance(page, int) or page < 1:
+        raise SearchError(_l("Die Seite muss eine positive ganze Zahl sein."))
+    if not isinstance(per_page, int) or not 1 <= per_page <= MAX_PER_PAGE:
+        raise SearchError(_l("Pro Seite sind 1 bis %(max)s Treffer möglich.", max=MAX_PER_PAGE))
+    if sort not in SORTS:
+        raise SearchError(_l("Unbekannte Sortierung."))
+
+
+def _engine_search(plan, **options):
+    """Search, rebuilding a missing or corrupt index once (with a logged warning)."""
+    engine = get_engine()
+    try:
+        return engine.search(plan, **options)
+    except IndexUnavailable as error:
+        log.warning("search index unavailable (%s); rebuilding it from the database", error)
+        reindex()
+        return engine.search(plan, **options)
+
+
+def _levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def suggest(query: str, plan: QueryPlan, total: int) -> str | None:
+    """A corrected query ("Meinten Sie …?") when a typed word looks misspelt, else None.
+
+    A word is corrected when it does not occur in the index as typed and a close
+    indexed word exists, and either its stem is unknown too (a typo:
+    "Digitalisierng") or the close word is the same after umlaut folding (a missing
+    umlaut: "Mobilitat" -> "Mobilität"). Known stems with other endings are left alone.
+    """
+    engine = get_engine()
+    analysis = engine.analysis
+    corrections = {}
+    for word in dict.fromkeys(typed_words(plan)):
+        lower = word.lower()
+        if len(lower) < MIN_CORRECTABLE_LENGTH or not lower.isalpha():
+            continue
+        if engine.knows_word(lower):
+            continue
+        analysed = analysis.word(word)
+        stem_known = analysed is not None and engine.knows_term(analysed.main)
+        if stem_known and total >= SUGGEST_BELOW and not _has_umlaut_twin(engine, lower):
+            continue
+        best = None
+        max_distance = 1 if len(lower) < 7 else 2
+        for candidate, frequency in engine.similar_words(lower, max_distance):
+            same_folded = fold(candidate) == fold(lower)
+            if stem_known and not same_folded:
+                continue
+            rank = (0 if same_folded else 1, _levenshtein(candidate, lower), -frequency)
+            if best is None or rank < best[0]:
+                best = (rank, candidate)
+        if best:
+            replacement = best[1]
+            if word[:1].isupper():
+                replacement = replacement[:1].upper() + replacement[1:]
+            corrections[word] = replacement
+    if not corrections:
+        return None
+    pattern = re.compile(r"\b(" + "|".join(re.escape(word) for word in corrections) + r")\b")
+    return pattern.sub(lambda match: corrections[match.group(1)], query)
+
+
+def _has_umlaut_twin(engine, lower: str) -> bool:
+    return any(fold(candidate) == fold(lower) for candidate, _ in engine.similar_words(lower, 2))
+
+
+def search(query, *, city=None, topic=None, kind=None, year=None, page=1, per_page=10,
+           sort="relevance") -> SearchResults:
+    """Search published experiences; see docs/search.md for the query language."""
+    _check_arguments(page, per_page, sort)
+    query = (query or "").strip()
+    filters = {name: str(value) for name, value in
+               (("city", city), ("topic", topic), ("kind", kind), ("year", year)) if value}
+    empty = SearchResults(query, 0, page, per_page, [], {name: {} for name in FACET_FIELDS},
+                          sort=sort, filters=filters)
+    if current_app.config.get("SEARCH_APPLY_OUTBOX_ON_QUERY", True):
+        apply_outbox(blocking=False)
+    else:
+        ensure_index()
+    plan = parse_query(query, synonym_table())
+    if plan.is_empty:
+        return empty
+    options = {"filters": filters, "sort": sort, "offset": (page - 1) * per_page,
+               "limit": per_page}
+    result = _engine_search(plan, **options)
+    relaxed = corrected = False
+    if result.total == 0 and plan.match_all and len(
+            [clause for clause in plan.clauses if not clause.exclude]) > 1:
+        relaxed_result = _engine_search(plan.with_match_all(False), **options)
+        if relaxed_result.total:
+            result, relaxed = relaxed_result, True
+    suggestion = suggest(query, plan, result.total)
+    used_plan = plan
+    if result.total == 0 and suggestion:
+        corrected_plan = parse_query(suggestion, synonym_table())
+        corrected_result = _engine_search(corrected_plan, **options)
+        if corrected_result.total:
+            result, used_plan, corrected = corrected_result, corrected_plan, True
+    hits = _hydrate(result.hits, used_plan)
+    return SearchResults(query, result.total, page, per_page, hits, result.facets,
+                         suggestion=suggestion, corrected=corrected, relaxed=relaxed,
+                         sort=sort, filters=filters)
+
+
+def _hydrate(engine_hits, plan: QueryPlan) -> list[SearchHit]:
+    """Load the hits' experiences (published only) and build snippets."""
+    from ..markup import markdown_to_text
+    from ..wiki.models import Experience
+
+    if not engine_hits:
+        return []
+    ids = [hit.id for hit in engine_hits]
+    rows = db.session.scalars(
+        sa.select(Experience).where(Experience.id.in_(ids)).options(
+            selectinload(Experience.city), selectinload(Experience.topics),
+            selectinload(Experience.current_revision))
+    ).all()
+    by_id = {row.id: row for row in rows}
+    analysis = get_engine().analysis
+    mains, parts = query_terms(plan_words(plan), analysis)
+    hits = []
+    for engine_hit in engine_hits:
+        experience = by_id.get(engine_hit.id)
+        # The index may lag behind the database for a moment: never show what the
+        # database says is not (or no longer) public.
+        if experience is None or not experience.is_published:
+            continue
+        text = markdown_to_text(experience.body)
+        hits.append(SearchHit(
+            slug=experience.slug,
+            title=experience.title,
+            city=experience.city.slug,
+            city_name=experience.city.name,
+            topics=[topic.slug for topic in experience.topics],
+            topic_names=[topic.name_de for topic in experience.topics],
+            kind=experience.kind,
+            score=round(engine_hit.score, 4),
+            snippet=snippet(text, mains, parts, analysis),
+            title_html=highlight(experience.title, mains, parts, analysis),
+            experience_id=experience.id,
+            date=experience.published_at or experience.created_at,
+        ))
+    return hits
