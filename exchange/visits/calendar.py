@@ -1,0 +1,95 @@
+"""iCalendar (RFC 5545) export of a visit and its agenda sessions, via `icalendar`.
+
+Times carry TZID=Europe/Berlin with a VTIMEZONE generated from the zoneinfo database,
+so calendar programs show 09:30 as 09:30 local time in winter and in summer. UIDs are
+derived from the database ids and a fixed domain: importing the file again updates the
+same events instead of duplicating them.
+"""
+from datetime import timedelta, timezone
+
+from flask_babel import gettext as _
+from icalendar import Calendar, Event, Timezone
+
+from ..util import utcnow
+from .models import AgendaSession, Visit
+from .timeutil import BERLIN
+
+#: PRODID names our product, as RFC 5545 asks.
+PRODID = "-//City Exchange//Delegationsbesuche//DE"
+#: Domain part of our stable UIDs.
+UID_DOMAIN = "city-exchange.example"
+#: Visit statuses mapped to VEVENT STATUS values.
+EVENT_STATUS = {"idea": "TENTATIVE", "planned": "TENTATIVE", "confirmed": "CONFIRMED",
+                "done": "CONFIRMED", "cancelled": "CANCELLED"}
+
+
+def visit_uid(visit: Visit) -> str:
+    """Stable UID of the visit's event."""
+    return f"visit-{visit.id}@{UID_DOMAIN}"
+
+
+def session_uid(session: AgendaSession) -> str:
+    """Stable UID of an agenda session's event."""
+    return f"visit-{session.visit_id}-session-{session.id}@{UID_DOMAIN}"
+
+
+def _location(visit: Visit, room: str = "") -> str:
+    parts = [room, visit.place, visit.address or visit.host_city.name]
+    return ", ".join(part for part in parts if part)
+
+
+def _event(uid: str, summary: str, starts_at, ends_at, location: str, description: str,
+           status: str, stamp, url: str | None = None) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", starts_at.replace(tzinfo=BERLIN))
+    event.add("dtend", ends_at.replace(tzinfo=BERLIN))
+    event.add("summary", summary)
+    if location:
+        event.add("location", location)
+    if description:
+        event.add("description", description)
+    event.add("status", status)
+    if url:
+        event.add("url", url)
+    return event
+
+
+def visit_calendar(visit: Visit, url: str | None = None) -> bytes:
+    """The visit as a VCALENDAR: one VEVENT for the visit and one per agenda session."""
+    stamp = utcnow().replace(tzinfo=timezone.utc)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", visit.title)
+    calendar.add("x-wr-timezone", "Europe/Berlin")
+    status = EVENT_STATUS.get(visit.status, "TENTATIVE")
+    members = "\n".join(f"- {member.name} ({member.city.name})" for member in visit.members)
+    description = "\n\n".join(part for part in (
+        _("%(guest)s besucht %(host)s.", guest=visit.visiting_city.name,
+          host=visit.host_city.name),
+        visit.notes, (_("Delegation:") + "\n" + members) if members else "") if part)
+    calendar.add_component(_event(visit_uid(visit), visit.title, visit.starts_at,
+                                  visit.ends_at, _location(visit), description, status, stamp,
+                                  url))
+    for session in visit.sessions:
+        parts = [session.description]
+        if session.topics:
+            parts.append(_("Themen:") + " " + ", ".join(topic.name_de for topic in session.topics))
+        if session.experiences:
+            parts.append(_("Erfahrungen:") + "\n" + "\n".join(f"- {experience.title}"
+                                                       for experience in session.experiences))
+        if session.open_questions:
+            parts.append(_("Offene Fragen:") + "\n" + session.open_questions)
+        calendar.add_component(_event(
+            session_uid(session), f"{session.title} ({visit.title})", session.starts_at,
+            session.ends_at, _location(visit, session.room),
+            "\n\n".join(part for part in parts if part), status, stamp))
+    # A VTIMEZONE covering a year either side of the visit keeps the file small.
+    calendar.add_component(Timezone.from_tzinfo(
+        BERLIN, tzid="Europe/Berlin", first_date=visit.starts_at.date() - timedelta(days=366),
+        last_date=visit.ends_at.date() + timedelta(days=366)))
+    return calendar.to_ical()

@@ -1,0 +1,584 @@
+"""Planning delegation visits: visits, delegation, agenda sessions, outcomes and reports.
+
+Services take the acting user and plain data, validate everything before they change
+anything (so a rejected request stores nothing half-way), flush and never commit.
+Times are naive Europe/Berlin wall-clock times (see `exchange.visits.models`); aware
+datetimes given by API clients are converted first.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from ..auth.models import User
+from ..auth.permissions import can_create_visit, can_edit_visit
+from ..cities.models import City, Topic
+from ..extensions import db
+from ..util import utcnow
+from .models import (ADDRESS_MAX, NAME_MAX, ORGANISATION_MAX, PLACE_MAX, ROLE_MAX, ROOM_MAX,
+                     SESSION_KINDS, SIDES, STATUSES, TITLE_MAX, AgendaSession,
+                     AgendaSessionExperience, Visit, VisitMember)
+from .timeutil import format_day, format_moment, format_span, now_local, to_local
+
+#: Notes, descriptions, open questions and outcomes are Markdown texts of sensible size.
+TEXT_MAX = 20_000
+
+
+class VisitError(ValueError):
+    """Invalid visit input; `errors` maps field names to German messages."""
+
+    def __init__(self, message: str | None = None, errors: dict | None = None):
+        self.errors = dict(errors or {})
+        if message is None:
+            message = " ".join(str(text) for text in self.errors.values())
+        super().__init__(message)
+        self.message = message
+
+
+class VisitPermissionDenied(PermissionError):
+    """The actor may not plan this visit."""
+
+    def __init__(self, message: str | None = None):
+        message = message or _("Nur Besuchsplaner und Stadt-Admins der beiden Städte dürfen "
+                               "diesen Besuch bearbeiten.")
+        super().__init__(message)
+        self.message = message
+
+
+# --- validation --------------------------------------------------------------------------
+
+def _text(value, field: str, maximum: int, errors: dict, label: str, required=False) -> str:
+    value = (value or "").replace("\r\n", "\n").strip()
+    if required and not value:
+        errors[field] = _("Bitte geben Sie einen Titel ein.")
+    elif len(value) > maximum:
+        errors[field] = _("%(label)s darf höchstens %(max)s Zeichen lang sein.",
+                          label=label, max=maximum)
+    return value
+
+
+def _datetime(value, field: str, errors: dict) -> datetime | None:
+    if value is None or value == "":
+        errors[field] = _("Bitte geben Sie Datum und Uhrzeit an.")
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            errors[field] = _("„%(value)s“ ist kein gültiges Datum mit Uhrzeit "
+                              "(erwartet: JJJJ-MM-TTTHH:MM).", value=value)
+            return None
+    if not isinstance(value, datetime):
+        errors[field] = _("Bitte geben Sie Datum und Uhrzeit an.")
+        return None
+    return to_local(value).replace(second=0, microsecond=0)
+
+
+def _choice(value, choices, field: str, errors: dict) -> None:
+    if value not in choices:
+        errors[field] = _("Ungültiger Wert „%(value)s“.", value=value)
+
+
+def _city(value, field: str, errors: dict) -> City | None:
+    if isinstance(value, City):
+        return value
+    city = None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        city = db.session.get(City, int(value))
+    elif isinstance(value, str) and value.strip():
+        city = db.session.scalar(sa.select(City).where(City.slug == value.strip()))
+    if city is None:
+        errors[field] = (_("Unbekannte Stadt „%(value)s“.", value=value) if value
+                         else _("Bitte wählen Sie eine Stadt."))
+    return city
+
+
+def _topics(topics, errors: dict) -> list[Topic]:
+    from ..wiki.services import resolve_topics
+
+    items = [db.session.get(Topic, item) if isinstance(item, int) else item
+             for item in topics or ()]
+    if any(item is None for item in items):
+        errors["topics"] = _("Unbekanntes Thema.")
+        return []
+    return resolve_topics(items, errors)
+
+
+def _span_text(start: datetime, end: datetime) -> str:
+    return format_span(start, end)
+
+
+def _check_span(starts_at, ends_at, errors: dict, field: str = "ends_at") -> None:
+    if starts_at and ends_at and ends_at <= starts_at:
+        errors[field] = _("Das Ende muss nach dem Beginn liegen.")
+
+
+def _sessions_outside(sessions, starts_at: datetime, ends_at: datetime) -> list:
+    return [session for session in sessions
+            if session.starts_at < starts_at or session.ends_at > ends_at]
+
+
+# --- delegation members ------------------------------------------------------------------
+
+@dataclass
+class MemberSpec:
+    """A delegation member to add: a registered user (id or e-mail) or an external guest."""
+
+    user: object = None
+    guest_name: str = ""
+    role: str = ""
+    organisation: str = ""
+    side: str = "guest"
+
+
+def find_user(reference) -> User | None:
+    """A user by User, id or e-mail address (case-insensitive), or None."""
+    if isinstance(reference, User):
+        return reference
+    if isinstance(reference, int) or (isinstance(reference, str) and reference.strip().isdigit()):
+        return db.session.get(User, int(reference))
+    if isinstance(reference, str) and reference.strip():
+        return db.session.scalar(sa.select(User).where(User.email == reference.strip().lower()))
+    return None
+
+
+def _member(spec, errors: dict, index: int) -> VisitMember | None:
+    if isinstance(spec, dict):
+        spec = MemberSpec(**{key: spec.get(key) for key in
+                             ("user", "guest_name", "role", "organisation", "side")
+                             if spec.get(key) is not None})
+    field = f"members-{index}"
+    local: dict = {}
+    role = _text(spec.role, field, ROLE_MAX, local, _("Die Funktion"))
+    organisation = _text(spec.organisation, field, ORGANISATION_MAX, local, _("Die Organisation"))
+    guest_name = _text(spec.guest_name, field, NAME_MAX, local, _("Der Name"))
+    if spec.side not in SIDES:
+        local[field] = _("Ungültige Seite „%(value)s“ (host oder guest).", value=spec.side)
+    user = None
+    if spec.user not in (None, ""):
+        user = find_user(spec.user)
+        if user is None:
+            local[field] = _("Unbekanntes Delegationsmitglied „%(who)s“: keine Person mit "
+                             "dieser Kennung oder E-Mail-Adresse registriert. Externe Gäste "
+                             "tragen Sie mit Namen ein.", who=spec.user)
+    elif not guest_name:
+        local[field] = _("Bitte geben Sie eine registrierte Person (E-Mail) oder den Namen "
+                         "eines externen Gastes an.")
+    if local:
+        errors.update(local)
+        return None
+    return VisitMember(user=user, guest_name=None if user else guest_name, role=role,
+                       organisation=organisation, side=spec.side)
+
+
+def _members(specs, errors: dict, existing=()) -> list[VisitMember]:
+    members, seen = [], {member.user_id for member in existing if member.user_id}
+    for index, spec in enumerate(specs or ()):
+        member = _member(spec, errors, index)
+        if member is None:
+            continue
+        if member.user is not None:
+            if member.user.id in seen:
+                errors[f"members-{index}"] = _("%(name)s gehört schon zur Delegation.",
+                                               name=member.user.display_name)
+                continue
+            seen.add(member.user.id)
+        members.append(member)
+    return members
+
+
+def parse_member_lines(text: str) -> list[MemberSpec]:
+    """Parse the form's delegation list: one person per line.
+
+    A line with an e-mail address names a registered user ("anna@stuttgart.example" or
+    "anna@stuttgart.example; Projektleitung"); any other line is an external guest
+    "Name; Funktion; Organisation".
+    """
+    specs = []
+    for line in (text or "").splitlines():
+        parts = [part.strip() for part in line.split(";")]
+        if not parts[0]:
+            continue
+        if "@" in parts[0]:
+            specs.append(MemberSpec(user=parts[0], role=parts[1] if len(parts) > 1 else ""))
+        else:
+            specs.append(MemberSpec(guest_name=parts[0], role=parts[1] if len(parts) > 1 else "",
+                                    organisation="; ".join(parts[2:])))
+    return specs
+
+
+# --- visits ------------------------------------------------------------------------------
+
+def _validated_fields(values: dict, errors: dict) -> dict:
+    """Clean the visit fields present in `values`; errors go into `errors`."""
+    clean = {}
+    if "title" in values:
+        clean["title"] = _text(values["title"], "title", TITLE_MAX, errors, _("Der Titel"),
+                               required=True)
+    for key in ("host_city", "visiting_city"):
+        if key in values:
+            clean[key] = _city(values[key], key, errors)
+    for key in ("starts_at", "ends_at"):
+        if key in values:
+            clean[key] = _datetime(values[key], key, errors)
+    if "place" in values:
+        clean["place"] = _text(values["place"], "place", PLACE_MAX, errors, _("Der Ort"))
+    if "address" in values:
+        clean["address"] = _text(values["address"], "address", ADDRESS_MAX, errors,
+                                 _("Die Adresse"))
+    if "status" in values:
+        _choice(values["status"], STATUSES, "status", errors)
+        clean["status"] = values["status"]
+    for key, label in (("notes", _("Die Notizen")), ("outcomes", _("Die Ergebnisse"))):
+        if key in values:
+            clean[key] = _text(values[key], key, TEXT_MAX, errors, label)
+    if "topics" in values:
+        clean["topics"] = _topics(values["topics"], errors)
+    return clean
+
+
+def _check_cities(host, visiting, errors: dict) -> None:
+    if host is not None and visiting is not None and host.id == visiting.id:
+        errors["visiting_city"] = _("Eine Stadt kann sich nicht selbst besuchen: bitte "
+                                    "wählen Sie zwei verschiedene Städte.")
+
+
+def create_visit(actor, *, title, host_city, visiting_city, starts_at, ends_at, place="",
+                 address="", status="idea", topics=(), notes="", members=()) -> Visit:
+    """Create a visit with its delegation; raises VisitError or VisitPermissionDenied."""
+    errors: dict = {}
+    clean = _validated_fields(dict(title=title, host_city=host_city,
+                                   visiting_city=visiting_city, starts_at=starts_at,
+                                   ends_at=ends_at, place=place, address=address,
+                                   status=status, topics=topics, notes=notes), errors)
+    _check_cities(clean["host_city"], clean["visiting_city"], errors)
+    _check_span(clean["starts_at"], clean["ends_at"], errors)
+    if clean["host_city"] is not None and clean["visiting_city"] is not None:
+        if actor is not None and not can_create_visit(actor, clean["host_city"],
+                                                      clean["visiting_city"]):
+            raise VisitPermissionDenied(_("Nur Besuchsplaner und Stadt-Admins der beiden "
+                                          "Städte dürfen einen Besuch anlegen."))
+    member_list = _members(members, errors)
+    if errors:
+        raise VisitError(errors=errors)
+    now = utcnow()
+    visit = Visit(created_by=actor, created_at=now, updated_at=now, **clean)
+    visit.members = member_list
+    db.session.add(visit)
+    db.session.flush()
+    return visit
+
+
+def require_edit(actor, visit: Visit) -> None:
+    """Raise VisitPermissionDenied unless `actor` may plan `visit` (None: trusted command)."""
+    if actor is not None and not can_edit_visit(actor, visit):
+        raise VisitPermissionDenied()
+
+
+def update_visit(actor, visit: Visit, **fields) -> Visit:
+    """Change a visit's fields; sessions must still fit into the (new) visit time."""
+    require_edit(actor, visit)
+    allowed = {"title", "host_city", "visiting_city", "starts_at", "ends_at", "place",
+               "address", "status", "topics", "notes", "outcomes"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise VisitError(_("Unbekannte Felder: %(names)s.", names=", ".join(sorted(unknown))))
+    errors: dict = {}
+    clean = _validated_fields(fields, errors)
+    host = clean.get("host_city", visit.host_city)
+    visiting = clean.get("visiting_city", visit.visiting_city)
+    starts_at = clean.get("starts_at", visit.starts_at)
+    ends_at = clean.get("ends_at", visit.ends_at)
+    _check_cities(host, visiting, errors)
+    _check_span(starts_at, ends_at, errors)
+    if not errors and actor is not None and not can_create_visit(actor, host, visiting):
+        raise VisitPermissionDenied()
+    if starts_at and ends_at and not errors:
+        outside = _sessions_outside(visit.sessions, starts_at, ends_at)
+        if outside:
+            errors["ends_at" if "ends_at" in fields else "starts_at"] = _(
+                "Die Sitzung „%(title)s“ läge außerhalb der neuen Besuchszeit. Verschieben "
+                "oder löschen Sie zuerst die betroffenen Sitzungen.", title=outside[0].title)
+    if errors:
+        raise VisitError(errors=errors)
+    for key, value in clean.items():
+        setattr(visit, key, value)
+    visit.updated_at = utcnow()
+    db.session.flush()
+    return visit
+
+
+def delete_visit(actor, visit: Visit) -> None:
+    """Delete a visit with its agenda and delegation (its report experience stays)."""
+    require_edit(actor, visit)
+    db.session.delete(visit)
+    db.session.flush()
+
+
+def add_member(actor, visit: Visit, spec) -> VisitMember:
+    """Add a delegation member (registered user or external guest)."""
+    require_edit(actor, visit)
+    errors: dict = {}
+    members = _members([spec], errors, existing=visit.members)
+    if errors:
+        raise VisitError(errors={"member": " ".join(str(e) for e in errors.values())})
+    visit.members.append(members[0])
+    visit.updated_at = utcnow()
+    db.session.flush()
+    return members[0]
+
+
+def remove_member(actor, visit: Visit, member: VisitMember) -> None:
+    """Remove a delegation member from the visit."""
+    require_edit(actor, visit)
+    if member.visit_id != visit.id:
+        raise VisitError(_("Diese Person gehört nicht zu diesem Besuch."))
+    visit.members.remove(member)
+    visit.updated_at = utcnow()
+    db.session.flush()
+
+
+# --- queries -----------------------------------------------------------------------------
+
+def visits_query(*, city=None, status=None, when=None):
+    """Visits, filtered by a city (host or guest), status and "upcoming"/"past"."""
+    query = sa.select(Visit)
+    if city is not None:
+        query = query.where(sa.or_(Visit.host_city_id == city.id,
+                                   Visit.visiting_city_id == city.id))
+    if status:
+        query = query.where(Visit.status == status)
+    now = now_local()
+    if when == "upcoming":
+        query = query.where(Visit.ends_at >= now).order_by(Visit.starts_at, Visit.id)
+    elif when == "past":
+        query = query.where(Visit.ends_at < now).order_by(Visit.starts_at.desc(), Visit.id)
+    else:
+        query = query.order_by(Visit.starts_at.desc(), Visit.id)
+    return query
+
+
+def upcoming_visits(city, limit: int = 5) -> list[Visit]:
+    """The next visits the city hosts or makes, cancelled ones left out."""
+    query = visits_query(city=city, when="upcoming").where(Visit.status != "cancelled")
+    return list(db.session.scalars(query.limit(limit)))
+
+
+# --- agenda sessions ---------------------------------------------------------------------
+
+def _session_fields(visit: Visit, values: dict, errors: dict, current=None) -> dict:
+    clean = {}
+    if "title" in values:
+        clean["title"] = _text(values["title"], "title", TITLE_MAX, errors, _("Der Titel"),
+                               required=True)
+    for key in ("starts_at", "ends_at"):
+        if key in values:
+            clean[key] = _datetime(values[key], key, errors)
+    if "room" in values:
+        clean["room"] = _text(values["room"], "room", ROOM_MAX, errors, _("Der Raum"))
+    for key, label in (("description", _("Die Beschreibung")),
+                       ("open_questions", _("Die offenen Fragen"))):
+        if key in values:
+            clean[key] = _text(values[key], key, TEXT_MAX, errors, label)
+    if "kind" in values:
+        _choice(values["kind"], SESSION_KINDS, "kind", errors)
+        clean["kind"] = values["kind"]
+    if "topics" in values:
+        clean["topics"] = _topics(values["topics"], errors)
+    starts_at = clean.get("starts_at", getattr(current, "starts_at", None))
+    ends_at = clean.get("ends_at", getattr(current, "ends_at", None))
+    _check_span(starts_at, ends_at, errors)
+    if starts_at and ends_at and "ends_at" not in errors and "starts_at" not in errors:
+        if starts_at < visit.starts_at or ends_at > visit.ends_at:
+            errors["starts_at"] = _(
+                "Die Sitzung liegt außerhalb des Besuchs (%(span)s).",
+                span=_span_text(visit.starts_at, visit.ends_at))
+    return clean
+
+
+def _renumber(visit: Visit) -> None:
+    """Positions 1..n in the current order; the loaded collection is kept in that order."""
+    for number, session in enumerate(sorted(visit.sessions,
+                                            key=lambda s: (s.position, s.id or 0)), start=1):
+        session.position = number
+    visit.sessions.sort(key=lambda s: s.position)
+
+
+def add_session(actor, visit: Visit, *, title, starts_at, ends_at, room="", description="",
+                kind="custom", topics=(), open_questions="", experiences=()) -> AgendaSession:
+    """Append a session to the agenda; it must lie within the visit's time."""
+    require_edit(actor, visit)
+    errors: dict = {}
+    clean = _session_fields(visit, dict(title=title, starts_at=starts_at, ends_at=ends_at,
+                                        room=room, description=description, kind=kind,
+                                        topics=topics, open_questions=open_questions), errors)
+    if errors:
+        raise VisitError(errors=errors)
+    position = max((session.position for session in visit.sessions), default=0) + 1
+    session = AgendaSession(position=position, **clean)
+    _link_experiences(session, experiences)
+    visit.sessions.append(session)
+    visit.updated_at = utcnow()
+    db.session.flush()
+    return session
+
+
+def update_session(actor, session: AgendaSession, **fields) -> AgendaSession:
+    """Edit a session's title, times, room, kind, topics, description or open questions."""
+    visit = session.visit
+    require_edit(actor, visit)
+    allowed = {"title", "starts_at", "ends_at", "room", "description", "kind", "topics",
+               "open_questions"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise VisitError(_("Unbekannte Felder: %(names)s.", names=", ".join(sorted(unknown))))
+    errors: dict = {}
+    clean = _session_fields(visit, fields, errors, current=session)
+    if errors:
+        raise VisitError(errors=errors)
+    for key, value in clean.items():
+        setattr(session, key, value)
+    visit.updated_at = utcnow()
+    db.session.flush()
+    return session
+
+
+def remove_session(actor, session: AgendaSession) -> None:
+    """Remove a session from the agenda and close the gap in the numbering."""
+    visit = session.visit
+    require_edit(actor, visit)
+    visit.sessions.remove(session)
+    _renumber(visit)
+    visit.updated_at = utcnow()
+    db.session.flush()
+
+
+def move_session(actor, session: AgendaSession, offset: int) -> None:
+    """Move a session up (-1) or down (+1) in the planner's order."""
+    visit = session.visit
+    require_edit(actor, visit)
+    if offset not in (-1, 1):
+        raise VisitError(_("Eine Sitzung kann nur um eine Stelle verschoben werden."))
+    _renumber(visit)
+    ordered = sorted(visit.sessions, key=lambda s: s.position)
+    index = ordered.index(session)
+    other = index + offset
+    if 0 <= other < len(ordered):
+        ordered[index].position, ordered[other].position = (ordered[other].position,
+                                                            ordered[index].position)
+        visit.sessions.sort(key=lambda s: s.position)
+        visit.updated_at = utcnow()
+    db.session.flush()
+
+
+def _link_experiences(session: AgendaSession, experiences) -> None:
+    session.experience_links = [AgendaSessionExperience(experience=experience, rank=rank)
+                                for rank, experience in enumerate(experiences)]
+
+
+def overlaps(visit: Visit) -> dict[int, list[AgendaSession]]:
+    """Sessions whose times overlap another session: {session id: [overlapping sessions]}.
+
+    Overlaps are allowed (parallel tracks happen) but shown to the planner as a warning.
+    """
+    found: dict[int, list[AgendaSession]] = {}
+    sessions = sorted(visit.sessions, key=lambda s: (s.starts_at, s.position))
+    for index, first in enumerate(sessions):
+        for second in sessions[index + 1:]:
+            if second.starts_at >= first.ends_at:
+                break
+            found.setdefault(first.id, []).append(second)
+            found.setdefault(second.id, []).append(first)
+    return found
+
+
+# --- after the visit ---------------------------------------------------------------------
+
+def record_outcomes(actor, visit: Visit, outcomes: str) -> Visit:
+    """Store what was agreed (Markdown)."""
+    return update_visit(actor, visit, outcomes=outcomes)
+
+
+def report_body(visit: Visit) -> str:
+    """Markdown text for the visit report: participants, agenda and outcomes."""
+    from .agenda import session_time_text
+
+    lines = [
+        _("**%(guest)s besucht %(host)s** · %(span)s",
+          guest=visit.visiting_city.name, host=visit.host_city.name,
+          span=_span_text(visit.starts_at, visit.ends_at)),
+    ]
+    if visit.place or visit.address:
+        lines.append("")
+        lines.append(_("Ort: %(place)s", place=", ".join(
+            part for part in (visit.place, visit.address) if part)))
+    lines += ["", "## " + _("Teilnehmende"), ""]
+    for member in visit.members:
+        details = ", ".join(part for part in (member.role, member.organisation) if part)
+        lines.append(f"- {member.name}" + (f" ({details})" if details else "")
+                     + f" – {member.city.name}")
+    if not visit.members:
+        lines.append(_("- (noch keine Teilnehmenden eingetragen)"))
+    lines += ["", "## " + _("Agenda"), ""]
+    for session in visit.sessions:
+        topics = ", ".join(topic.name_de for topic in session.topics)
+        lines.append(f"- {session_time_text(session)}: **{session.title}**"
+                     + (f" ({topics})" if topics else ""))
+    lines += ["", "## " + _("Ergebnisse und Vereinbarungen"), "",
+              visit.outcomes or _("(noch nicht erfasst)"), "",
+              "## " + _("Nächste Schritte"), "", "- "]
+    return "\n".join(lines)
+
+
+def create_report_draft(actor, visit: Visit):
+    """Create the `visit_report` experience draft for this visit and link it."""
+    require_edit(actor, visit)
+    if visit.report_experience is not None and visit.report_experience.deleted_at is None:
+        raise VisitError(_("Für diesen Besuch gibt es bereits einen Besuchsbericht."))
+    from ..wiki.services import create_experience
+
+    city = visit.visiting_city
+    if actor is not None and actor.city_id in (visit.host_city_id, visit.visiting_city_id):
+        city = actor.city
+    title = _("Besuchsbericht: %(guest)s zu Gast in %(host)s (%(date)s)",
+              guest=visit.visiting_city.name, host=visit.host_city.name,
+              date=format_day(visit.starts_at, "MMMM yyyy"))
+    experience = create_experience(actor, city, title=title[:TITLE_MAX],
+                                   body=report_body(visit), kind="visit_report",
+                                   topics=list(visit.topics), status="draft",
+                                   summary=_("Entwurf aus dem Besuch erstellt"))
+    visit.report_experience = experience
+    db.session.flush()
+    return experience
+
+
+def agreed_topics(visit: Visit) -> list[Topic]:
+    """Topics a joint project may start from: the visit's goals and its sessions' topics."""
+    topics = list(visit.topics)
+    for session in visit.sessions:
+        for topic in session.topics:
+            if topic not in topics:
+                topics.append(topic)
+    return topics
+
+
+def start_project(actor, visit: Visit, topic: Topic):
+    """Propose a joint project on `topic` between the two cities (projects domain)."""
+    require_edit(actor, visit)
+    if topic not in agreed_topics(visit):
+        raise VisitError(_("Das Thema „%(topic)s“ gehört nicht zu diesem Besuch.",
+                           topic=topic.name_de))
+    from ..projects.services import propose_project
+
+    own = actor.city if actor is not None and actor.city in visit.cities else visit.visiting_city
+    other = visit.host_city if own.id == visit.visiting_city_id else visit.visiting_city
+    title = _("%(topic)s: gemeinsames Projekt von %(a)s und %(b)s",
+              topic=topic.name_de, a=own.name, b=other.name)
+    description = _("Vereinbart beim Besuch „%(visit)s“ (%(date)s).",
+                    visit=visit.title, date=format_day(visit.starts_at, "dd.MM.yyyy"))
+    if visit.outcomes:
+        description += "\n\n" + visit.outcomes
+    return propose_project(actor, title[:TITLE_MAX], description, [topic], [other],
+                           from_match_city=other, submit=False)

@@ -1,0 +1,81 @@
+"""Visit times: naive Europe/Berlin wall-clock time in the database, aware at the edges."""
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+#: All visits are planned in German local time.
+VISIT_TIMEZONE = "Europe/Berlin"
+BERLIN = ZoneInfo(VISIT_TIMEZONE)
+
+
+def aware(value: datetime) -> datetime:
+    """A stored naive Berlin time as an aware datetime (the right offset for that day)."""
+    return value.replace(tzinfo=BERLIN)
+
+
+def isoformat(value: datetime | None) -> str | None:
+    """ISO 8601 with the Berlin offset of that day, e.g. 2027-04-20T09:30:00+02:00."""
+    return aware(value).isoformat() if value is not None else None
+
+
+def now_local() -> datetime:
+    """The current Berlin wall-clock time, naive, comparable with stored visit times."""
+    return datetime.now(BERLIN).replace(tzinfo=None)
+
+
+def to_local(value: datetime) -> datetime:
+    """Any datetime as naive Berlin time: aware values are converted, naive kept as they are."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(BERLIN).replace(tzinfo=None)
+
+
+def days_between(start: datetime, end: datetime) -> list[date]:
+    """Every calendar day from start's day to end's day, inclusive."""
+    days, day = [], start.date()
+    while day <= end.date():
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def at(day: date, clock: time) -> datetime:
+    """Combine a day and a wall-clock time."""
+    return datetime.combine(day, clock)
+
+
+def _locale() -> str:
+    try:
+        from flask_babel import get_locale
+
+        return str(get_locale() or "de")
+    except (RuntimeError, AttributeError):
+        return "de"
+
+
+def format_day(value, pattern: str = "EEEE, d. MMMM yyyy") -> str:
+    """A day in words in the current language ("Dienstag, 20. April 2027").
+
+    Uses babel on the date only: flask_babel's datetime formatting would treat our naive
+    Berlin times as UTC and shift them.
+    """
+    from babel.dates import format_date
+
+    day = value.date() if isinstance(value, datetime) else value
+    return format_date(day, pattern, locale=_locale())
+
+
+def format_clock(value: datetime) -> str:
+    """"09:30"."""
+    return value.strftime("%H:%M")
+
+
+def format_moment(value: datetime) -> str:
+    """"20.04.2027 09:30"."""
+    return value.strftime("%d.%m.%Y %H:%M")
+
+
+def format_span(start: datetime, end: datetime) -> str:
+    """"20.04.2027 09:30 – 17:30", or with both dates when the span crosses midnight."""
+    if start.date() == end.date():
+        return f"{format_moment(start)} – {format_clock(end)}"
+    return f"{format_moment(start)} – {format_moment(end)}"
