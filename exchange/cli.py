@@ -2,6 +2,7 @@
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 
 def register(app: Flask) -> None:
@@ -39,7 +40,7 @@ def export_command(path):
 
     with click.open_file(path, "w", encoding="utf-8") as handle:
         count = export_jsonl(handle)
-    click.echo(f"{count} lines written", err=True)
+    click.echo(_("%(count)s Zeilen geschrieben.", count=count), err=True)
 
 
 @click.command("import")
@@ -48,12 +49,12 @@ def export_command(path):
 def import_command(path):
     """Read JSON Lines from PATH; a bad line aborts the whole file."""
     from .extensions import db
-    from .transfer import ImportError_, import_jsonl
+    from .transfer import TransferError, import_jsonl
 
     with click.open_file(path, "r", encoding="utf-8") as handle:
         try:
             summary = import_jsonl(handle)
-        except ImportError_ as error:
+        except TransferError as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -74,4 +75,4 @@ def seed_topics():
 
     created = seed_taxonomy()
     db.session.commit()
-    click.echo(f"{created} topics created")
+    click.echo(_("%(count)s Themen neu angelegt.", count=created))

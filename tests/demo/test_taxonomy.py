@@ -97,7 +97,7 @@ def test_seed_adds_missing_aliases_to_an_existing_topic(app, make_topic):
 def test_topics_seed_command(runner):
     result = runner.invoke(args=["topics", "seed"])
     assert result.exit_code == 0, result.output
-    assert "642 topics created" in result.output
+    assert "642 Themen neu angelegt" in result.output
     result = runner.invoke(args=["topics", "seed"])
-    assert "0 topics created" in result.output
+    assert "0 Themen neu angelegt" in result.output
     assert topic("ozg-umsetzung") is not None
