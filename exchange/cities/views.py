@@ -142,7 +142,8 @@ def show(slug: str):
     return render_template(
         "cities/show.html", city=city, by_stance=by_stance, stance_labels=STANCE_LABELS,
         experiences=experiences, can_edit=permissions.can_edit_city(current_user, city),
-        sections=fill("city_page", city=city, user=current_user), locale=_locale(),
+        sections=fill("city_page", city=city, user=current_user._get_current_object()),
+        locale=_locale(),
     )
 
 
@@ -262,6 +263,7 @@ def topic(slug: str):
     ).all()
     return render_template(
         "cities/topic.html", topic=topic, by_stance=by_stance, stance_labels=STANCE_LABELS,
-        experiences=experiences, sections=fill("topic_page", topic=topic, user=current_user),
+        experiences=experiences, sections=fill("topic_page", topic=topic,
+                                                     user=current_user._get_current_object()),
         locale=_locale(),
     )

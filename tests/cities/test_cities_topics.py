@@ -1,0 +1,101 @@
+"""The topic tree (/themen) and topic pages (/themen/<slug>)."""
+import re
+
+import pytest
+
+from exchange.cities.services import set_interest
+from exchange.extensions import db
+
+
+@pytest.fixture
+def tree(make_topic):
+    root = make_topic("verwaltungsdigitalisierung", "Verwaltungsdigitalisierung",
+                      name_en="Digital administration")
+    ozg = make_topic("ozg-umsetzung", "OZG-Umsetzung", parent=root,
+                     aliases=["OZG", "Onlinezugangsgesetz"])
+    feld = make_topic("ozg-mobilitaet-reisen", "Mobilität & Reisen", parent=ozg)
+    lage = make_topic("ozg-lebenslage-auto", "Auto", parent=feld)
+    make_topic("ozg-leistung-zulassung", "Fahrzeugzulassung", parent=lage)
+    eakte = make_topic("eakte", "eAkte", parent=root, name_en="e-file",
+                       aliases=["E-Akte", "elektronische Akte"])
+    return {"root": root, "ozg": ozg, "feld": feld, "lage": lage, "eakte": eakte}
+
+
+def test_topic_tree_with_counts_and_collapsed_deep_levels(
+        client, auth, anna, stuttgart, muenchen, tree):
+    set_interest(None, stuttgart, tree["eakte"], "working_on", 3)
+    set_interest(None, muenchen, tree["eakte"], "working_on", 2)
+    set_interest(None, stuttgart, tree["ozg"], "offers", 4)
+    set_interest(None, muenchen, tree["ozg"], "seeks", 1)
+    db.session.commit()
+    auth.login()
+    page = client.get("/themen").get_data(as_text=True)
+    assert "6 Themen" in page
+    eakte = page[page.index('href="/themen/eakte"'):]
+    assert re.match(r'href="/themen/eakte">eAkte</a> <span class="counts"> '
+                    r'<span class="stance-working_on" title="arbeiten daran">●2</span>', eakte)
+    ozg = page[page.index('href="/themen/ozg-umsetzung"'):]
+    assert "▲1" in ozg[:400] and "▼1" in ozg[:400]
+    # Root and its children are open; the Themenfeld (depth 2) folds its Lebenslagen away.
+    summary = page.index("<summary>")
+    assert page.index('href="/themen/ozg-umsetzung"') < summary
+    assert page.index('href="/themen/ozg-mobilitaet-reisen"') > summary
+    assert page.count("<details>") == 2  # Themenfeld and Lebenslage have children
+
+
+def test_topic_tree_in_english_uses_english_names(client, auth, anna, tree):
+    auth.login()
+    client.get("/lang/en")
+    page = client.get("/themen").get_data(as_text=True)
+    assert ">Digital administration</a>" in page and ">e-file</a>" in page
+    assert ">OZG-Umsetzung</a>" in page  # falls back to German
+
+
+def test_topic_page(client, auth, anna, max_muenchen, stuttgart, muenchen, tree,
+                    make_experience):
+    set_interest(None, stuttgart, tree["ozg"], "working_on", 3, "50 Online-Dienste live")
+    set_interest(None, muenchen, tree["ozg"], "offers", 5)
+    db.session.commit()
+    make_experience(anna, title="OZG-Umsetzung: Erfahrungen mit den ersten 50 Online-Diensten",
+                    topics=[tree["ozg"]])
+    make_experience(anna, title="Unveröffentlichter OZG-Entwurf", topics=[tree["ozg"]],
+                    status="draft")
+    make_experience(max_muenchen, title="Innovation-Center", topics=[tree["eakte"]])
+
+    auth.login()
+    page = client.get("/themen/ozg-umsetzung").get_data(as_text=True)
+    assert "<h1>OZG-Umsetzung</h1>" in page
+    assert 'Onlinezugangsgesetz' in page and '>OZG</span>' in page
+    assert '<a href="/themen/verwaltungsdigitalisierung">Verwaltungsdigitalisierung</a>' in page
+    assert "Unterthemen" in page and "Mobilität &amp; Reisen" in page
+    offers = page[page.index("bietet Erfahrung an"):page.index("sucht Erfahrung")]
+    assert "München" in offers and "Reifegrad 5/5" in offers and "Stuttgart" not in offers
+    working = page[page.index("arbeitet daran"):]
+    assert "Stuttgart" in working and "50 Online-Dienste live" in working
+    assert "Erfahrungen mit den ersten 50 Online-Diensten" in page
+    assert "Unveröffentlichter OZG-Entwurf" not in page
+    assert "Innovation-Center" not in page
+
+
+def test_topic_page_english_name_and_empty_state(client, auth, anna, tree):
+    auth.login()
+    page = client.get("/themen/eakte").get_data(as_text=True)
+    assert "Englisch: e-file" in page
+    assert "E-Akte" in page and "elektronische Akte" in page
+    assert "Zu diesem Thema gibt es noch keine veröffentlichten Erfahrungen." in page
+
+
+def test_full_taxonomy_renders(client, auth, anna):
+    from exchange.cities.taxonomy import seed_taxonomy
+
+    seed_taxonomy()
+    db.session.commit()
+    auth.login()
+    response = client.get("/themen")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert page.count("<li>") > 600
+    assert 'href="/themen/ozg-mobilitaet-reisen"' in page
+    assert page.count("<details>") > 50
+    form = client.get("/staedte/stuttgart/interessen")
+    assert form.status_code == 403  # anna is staff; the form itself is tested elsewhere
