@@ -74,12 +74,34 @@ def register():
             form.form_errors.append(_("Die Registrierung ist fehlgeschlagen. Bitte prüfen Sie "
                                       "Ihre Angaben."))
         else:
+            _notify_city_admins(user)
             db.session.commit()
             flash(_("Danke, %(name)s! Der Admin von %(city)s muss Ihr Konto noch freigeben; "
                     "danach können Sie sich anmelden.", name=user.display_name,
                     city=user.city.name), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
+
+
+def _notify(user: User, kind: str, link: str, make_title) -> None:
+    """In-app and e-mail notification in the recipient's language (projects.notify)."""
+    from flask_babel import force_locale
+
+    from ..projects.services import notify
+
+    with force_locale(user.locale or "de"):
+        notify(user, kind, str(make_title()), link)
+
+
+def _notify_city_admins(user: User) -> None:
+    """Tell the admins of the new user's city that a registration waits for them."""
+    admins = db.session.scalars(sa.select(User).where(
+        User.city_id == user.city_id, User.role == "city_admin", User.is_approved == True  # noqa: E712
+    )).all()
+    for admin in admins:
+        _notify(admin, "registration", url_for("auth.approvals"),
+                lambda: _("%(name)s (%(email)s) möchte bei City Exchange mitmachen und wartet "
+                          "auf Ihre Freigabe.", name=user.display_name, email=user.email))
 
 
 # --- profile ---------------------------------------------------------------------------
@@ -217,6 +239,9 @@ def approve(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user.is_approved = True
+    _notify(user, "account_approved", url_for("core.index"),
+            lambda: _("Ihr Konto bei City Exchange ist freigegeben. Sie können sich jetzt "
+                      "anmelden."))
     db.session.commit()
     flash(_("%(name)s wurde freigegeben.", name=user.display_name), "success")
     return redirect(url_for("auth.approvals"))

@@ -176,3 +176,24 @@ def test_logged_in_user_is_sent_away_from_register(client, auth, anna):
     assert client.get("/registrieren").status_code == 302
     assert auth.login().status_code == 302  # already logged in
     assert PASSWORD
+
+
+def test_registration_and_approval_notify(client, auth, app, stuttgart, cdo_stuttgart,
+                                          make_user, muenchen):
+    from pathlib import Path
+
+    from exchange.projects.models import Notification
+
+    make_user("cdo@muenchen.example", city=muenchen, role="city_admin")
+    _register(client)
+    notes = db.session.scalars(sa.select(Notification)).all()
+    assert [(n.user, n.kind, n.link) for n in notes] == [
+        (cdo_stuttgart, "registration", "/freigaben")]
+    assert "Lena Vogel (lena@stuttgart.example) möchte bei City Exchange mitmachen" in notes[0].title
+    assert "To: cdo@stuttgart.example" in Path(app.config["MAIL_LOG"]).read_text()
+
+    lena = _user("lena@stuttgart.example")
+    auth.login("cdo@stuttgart.example")
+    client.post(f"/freigaben/{lena.id}/freigeben")
+    note = db.session.scalar(sa.select(Notification).where(Notification.user_id == lena.id))
+    assert note.kind == "account_approved" and "ist freigegeben" in note.title
