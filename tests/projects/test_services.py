@@ -273,3 +273,20 @@ def test_broken_mail_backend_is_logged_not_raised(app, proposal, cdo_muenchen, c
     db.session.commit()  # must not raise
     assert proposal.state == "active"
     assert "mail: sending to cdo@stuttgart.example failed" in caplog.text
+
+
+def test_completion_and_withdrawal_tell_the_other_participants(proposal, cdo_stuttgart,
+                                                               cdo_muenchen, cdo_karlsruhe,
+                                                               karlsruhe):
+    services.invite_city(cdo_stuttgart, proposal, karlsruhe)
+    services.respond(cdo_karlsruhe, proposal, False)
+    services.respond(cdo_muenchen, proposal, True)
+    services.transition(cdo_stuttgart, proposal, "completed")
+    db.session.commit()
+    titles = [n.title for n in services.notifications_for(cdo_muenchen) if n.kind == "state"]
+    assert "Projekt „Gemeinsame eAkte-Einführung“: jetzt Abgeschlossen" in titles
+    # Karlsruhe declined: it hears nothing more about the project
+    assert [n.kind for n in services.notifications_for(cdo_karlsruhe)] == ["invitation"]
+    # the actor is not told about their own step
+    assert "Projekt „Gemeinsame eAkte-Einführung“: jetzt Abgeschlossen" not in [
+        n.title for n in services.notifications_for(cdo_stuttgart)]

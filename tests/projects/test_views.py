@@ -197,3 +197,25 @@ def test_dashboard_and_city_page_sections(client, login, proposal, cdo_muenchen,
 
     sections = {s.name: s for s in fill("city_page", city=muenchen, user=cdo_muenchen)}
     assert sections["projects"].data["projects"] == [proposal]
+
+
+def test_forms_need_the_csrf_token(app_config, proposal, cdo_muenchen):
+    """With CSRF protection on (as in production), a forged answer is refused."""
+    from exchange import create_app
+
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(cdo_muenchen.id)
+        session["_fresh"] = True
+    response = client.post(f"/projekte/{proposal.id}/antwort", data={"accept": "1"})
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert proposal.participant(cdo_muenchen.city).response == "pending"
+    page = client.get(f"/projekte/{proposal.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(f"/projekte/{proposal.id}/antwort",
+                           data={"accept": "1", "csrf_token": token})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert proposal.participant(cdo_muenchen.city).response == "accepted"
