@@ -1,0 +1,210 @@
+"""JSON API of cities, the topic taxonomy and interests (read only)."""
+import sqlalchemy as sa
+from flask import jsonify, request, url_for
+from sqlalchemy.orm import selectinload
+
+from ..cities.models import STANCES, City, Interest, Topic, TopicAlias
+from ..extensions import db
+from .common import ApiError, api_view, int_arg, not_found
+from .views import bp
+
+#: Page sizes: cities are few, topics many (the OZG catalogue alone has 626 entries).
+CITY_PER_PAGE, CITY_MAX_PER_PAGE = 50, 200
+TOPIC_PER_PAGE, TOPIC_MAX_PER_PAGE = 100, 1000
+INTEREST_PER_PAGE, INTEREST_MAX_PER_PAGE = 100, 1000
+MAX_QUERY_LENGTH = 200
+
+
+def _time(value):
+    """Naive UTC datetimes as ISO 8601 with an explicit Z (as in the wiki API)."""
+    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
+
+
+def _text_arg(name: str) -> str | None:
+    """A stripped text query argument (None when absent or empty), or a 400 error."""
+    value = (request.args.get(name) or "").strip()
+    if len(value) > MAX_QUERY_LENGTH:
+        raise ApiError(400, f"query parameter {name!r} must have at most "
+                            f"{MAX_QUERY_LENGTH} characters")
+    return value or None
+
+
+def _like(text: str) -> str:
+    """A case-insensitive LIKE pattern matching `text` anywhere (wildcards escaped)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _page(query, order_by, default: int, maximum: int, options=()):
+    """Run `query` for the requested page; returns (rows, total, page, per_page)."""
+    page = int_arg("page", 1)
+    per_page = int_arg("per_page", default, maximum=maximum)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.options(*options).order_by(*order_by).limit(per_page)
+                              .offset((page - 1) * per_page)).all()
+    return rows, total, page, per_page
+
+
+def _city_or_404(slug: str) -> City:
+    city = db.session.scalar(sa.select(City).where(City.slug == slug))
+    if city is None:
+        not_found(f"city {slug!r}")
+    return city
+
+
+def _topic_or_404(slug: str) -> Topic:
+    topic = db.session.scalar(sa.select(Topic).where(Topic.slug == slug))
+    if topic is None:
+        not_found(f"topic {slug!r}")
+    return topic
+
+
+def _filter_entity(model, name: str):
+    """The city or topic named by query argument `name`, None without it, 400 if unknown."""
+    slug = _text_arg(name)
+    if slug is None:
+        return None
+    found = db.session.scalar(sa.select(model).where(model.slug == slug))
+    if found is None:
+        raise ApiError(400, f"unknown {name} {slug!r}")
+    return found
+
+
+# --- serialisation -----------------------------------------------------------------------
+
+def city_json(city: City) -> dict:
+    """A city in lists."""
+    return {"slug": city.slug, "name": city.name, "state": city.state, "ags": city.ags,
+            "population": city.population, "website": city.website,
+            "html_url": url_for("cities.show", slug=city.slug, _external=True)}
+
+
+def topic_json(topic: Topic, parent_slug: str | None = None) -> dict:
+    """A topic in lists: names, parent slug and aliases."""
+    if parent_slug is None and topic.parent_id is not None:
+        parent_slug = topic.parent.slug
+    return {"slug": topic.slug, "name_de": topic.name_de, "name_en": topic.name_en,
+            "parent": parent_slug, "aliases": [alias.alias for alias in topic.aliases],
+            "ozg_key": topic.ozg_key,
+            "html_url": url_for("cities.topic", slug=topic.slug, _external=True)}
+
+
+def interest_json(interest: Interest) -> dict:
+    """One city's stance on one topic."""
+    return {"city": interest.city.slug, "city_name": interest.city.name,
+            "topic": interest.topic.slug, "topic_name": interest.topic.name_de,
+            "stance": interest.stance, "maturity": interest.maturity, "note": interest.note,
+            "updated_at": _time(interest.updated_at)}
+
+
+def _interests(query) -> list[Interest]:
+    return db.session.scalars(
+        query.options(selectinload(Interest.city), selectinload(Interest.topic))
+        .join(City, Interest.city_id == City.id).join(Topic, Interest.topic_id == Topic.id)
+        .order_by(Interest.stance, Interest.maturity.desc(), City.slug, Topic.slug)).all()
+
+
+# --- cities ------------------------------------------------------------------------------
+
+@bp.route("/cities")
+@api_view
+def list_cities():
+    """Cities, filtered by federal state (`state`) and name or slug (`q`)."""
+    query = sa.select(City)
+    state = _text_arg("state")
+    if state:
+        query = query.where(sa.func.lower(City.state) == state.lower())
+    text = _text_arg("q")
+    if text:
+        pattern = _like(text)
+        query = query.where(sa.or_(sa.func.lower(City.name).like(pattern, escape="\\"),
+                                   City.slug.like(pattern, escape="\\")))
+    cities, total, page, per_page = _page(query, (City.name, City.slug),
+                                          CITY_PER_PAGE, CITY_MAX_PER_PAGE)
+    return jsonify(items=[city_json(city) for city in cities], total=total, page=page,
+                   per_page=per_page)
+
+
+@bp.route("/cities/<slug>")
+@api_view
+def get_city(slug: str):
+    """One city with its Markdown profile and its interests."""
+    city = _city_or_404(slug)
+    data = city_json(city)
+    data["profile"] = city.profile or ""
+    data["interests"] = [interest_json(interest) for interest in
+                         _interests(sa.select(Interest).where(Interest.city_id == city.id))]
+    return jsonify(data)
+
+
+# --- topics ------------------------------------------------------------------------------
+
+@bp.route("/topics")
+@api_view
+def list_topics():
+    """The topic tree as a flat list, filtered by `parent` slug and `q` (names, aliases)."""
+    query = sa.select(Topic)
+    parent_topic = _filter_entity(Topic, "parent")
+    if parent_topic is not None:
+        query = query.where(Topic.parent_id == parent_topic.id)
+    text = _text_arg("q")
+    if text:
+        pattern = _like(text)
+        query = query.where(sa.or_(
+            sa.func.lower(Topic.name_de).like(pattern, escape="\\"),
+            sa.func.lower(Topic.name_en).like(pattern, escape="\\"),
+            Topic.slug.like(pattern, escape="\\"),
+            Topic.id.in_(sa.select(TopicAlias.topic_id).where(
+                sa.func.lower(TopicAlias.alias).like(pattern, escape="\\"))),
+        ))
+    topics, total, page, per_page = _page(query, (Topic.slug,), TOPIC_PER_PAGE,
+                                          TOPIC_MAX_PER_PAGE,
+                                          options=(selectinload(Topic.aliases),))
+    parents = dict(db.session.execute(
+        sa.select(Topic.id, Topic.slug).where(Topic.id.in_(
+            {topic.parent_id for topic in topics if topic.parent_id}))).all())
+    return jsonify(items=[topic_json(topic, parents.get(topic.parent_id)) for topic in topics],
+                   total=total, page=page, per_page=per_page)
+
+
+@bp.route("/topics/<slug>")
+@api_view
+def get_topic(slug: str):
+    """One topic with description, ancestors, children and the cities' interests in it."""
+    topic = _topic_or_404(slug)
+    data = topic_json(topic)
+    data["description"] = topic.description or ""
+    data["ancestors"] = [ancestor.slug for ancestor in topic.ancestors()]
+    data["children"] = [
+        {"slug": child.slug, "name_de": child.name_de, "name_en": child.name_en}
+        for child in sorted(topic.children, key=lambda child: child.slug)
+    ]
+    data["interests"] = [interest_json(interest) for interest in
+                         _interests(sa.select(Interest).where(Interest.topic_id == topic.id))]
+    return jsonify(data)
+
+
+# --- interests ---------------------------------------------------------------------------
+
+@bp.route("/interests")
+@api_view
+def list_interests():
+    """Interests, filtered by `city`, `topic` (slugs) and `stance`."""
+    query = sa.select(Interest)
+    city = _filter_entity(City, "city")
+    if city is not None:
+        query = query.where(Interest.city_id == city.id)
+    topic = _filter_entity(Topic, "topic")
+    if topic is not None:
+        query = query.where(Interest.topic_id == topic.id)
+    stance = _text_arg("stance")
+    if stance is not None:
+        if stance not in STANCES:
+            raise ApiError(400, f"unknown stance {stance!r}; use one of {', '.join(STANCES)}")
+        query = query.where(Interest.stance == stance)
+    page = int_arg("page", 1)
+    per_page = int_arg("per_page", INTEREST_PER_PAGE, maximum=INTEREST_MAX_PER_PAGE)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    query = query.limit(per_page).offset((page - 1) * per_page)
+    return jsonify(items=[interest_json(interest) for interest in _interests(query)],
+                   total=total, page=page, per_page=per_page)
