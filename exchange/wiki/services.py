@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
-from ..auth.permissions import can_edit_experience, can_read_experience, can_write_for_city
+from ..auth.permissions import can_edit_experience, can_write_for_city
 from ..extensions import db
 from ..util import slugify, utcnow
 from .models import KINDS, STATUSES, Experience, Revision, experience_topics
@@ -389,15 +389,27 @@ def visible_condition(user):
     return condition & (Experience.status == "published")
 
 
+def _topic_and_descendants(topic):
+    """Select of the ids of `topic` and every topic below it (recursive CTE)."""
+    from ..cities.models import Topic
+
+    tree = sa.select(Topic.id).where(Topic.id == topic.id).cte("topic_tree", recursive=True)
+    tree = tree.union(sa.select(Topic.id).where(Topic.parent_id == tree.c.id))
+    return sa.select(tree.c.id)
+
+
 def experiences_query(user, *, city=None, topic=None, kind=None, status=None):
-    """Experiences `user` may read, newest change first, filtered by city/topic/kind/status."""
+    """Experiences `user` may read, newest change first, filtered by city/topic/kind/status.
+
+    A topic filter includes its subtopics: "OZG-Umsetzung" finds pages on any OZG field.
+    """
     query = sa.select(Experience).where(visible_condition(user))
     if city is not None:
         query = query.where(Experience.city_id == city.id)
     if topic is not None:
         query = query.where(Experience.id.in_(
             sa.select(experience_topics.c.experience_id)
-            .where(experience_topics.c.topic_id == topic.id)))
+            .where(experience_topics.c.topic_id.in_(_topic_and_descendants(topic)))))
     if kind is not None:
         query = query.where(Experience.kind == kind)
     if status is not None:
@@ -425,4 +437,4 @@ def paginate(query, page: int, per_page: int):
 __all__ = ["WikiError", "EditConflict", "PermissionDenied", "create_experience",
            "update_experience", "restore_revision", "publish", "unpublish",
            "delete_experience", "get_experience", "get_revision", "experiences_query",
-           "recent_revisions_query", "can_read_experience", "paginate", "resolve_topics"]
+           "recent_revisions_query", "paginate", "resolve_topics"]

@@ -116,7 +116,8 @@ def index():
         can_write=current_user.city is not None or current_user.is_admin)
 
 
-def _city_choices(form: ExperienceForm):
+def _city_choices() -> list:
+    """Cities the user may write for in the form: their own, or all for admins."""
     from ..cities.models import City
 
     if current_user.is_admin:
@@ -130,21 +131,18 @@ def _city_choices(form: ExperienceForm):
 @login_required
 def new():
     """Write a new experience for the user's city."""
-    from ..cities.models import City
-
     form = ExperienceForm()
-    cities = _city_choices(form)
+    cities = _city_choices()
     if not cities:
         abort(403)
     if request.method == "GET":
         form.contact_name.data = current_user.display_name
         form.contact_email.data = current_user.email
     if form.validate_on_submit():
+        # Staff always write for their own city; only admins choose (unknown: error).
         city = cities[0]
-        wanted = request.form.get("city")
-        if wanted and len(cities) > 1:
-            city = next((c for c in cities if c.slug == wanted), None)
-            city = city or db.session.scalar(sa.select(City).where(City.slug == wanted))
+        if len(cities) > 1:
+            city = next((c for c in cities if c.slug == request.form.get("city")), None)
         try:
             experience = services.create_experience(
                 current_user, city, form.title.data, form.body.data, kind=form.kind.data,

@@ -226,3 +226,16 @@ def test_visibility_queries(anna, max_muenchen, make_experience):
     assert theirs == [published]
     recent = db.session.scalars(services.recent_revisions_query(max_muenchen)).all()
     assert [r.experience for r in recent] == [published]
+
+
+def test_topic_filter_includes_subtopics(anna, make_topic):
+    root = make_topic("ozg-umsetzung", "OZG-Umsetzung")
+    field = make_topic("ozg-mobilitaet-reisen", "Mobilität & Reisen", parent=root)
+    leaf = make_topic("ozg-kfz", "Kfz-Zulassung", parent=field)
+    other = make_topic("breitband", "Breitband")
+    on_leaf = create(anna, title="Online-Kfz-Zulassung", topics=[leaf], status="published")
+    on_root = create(anna, title="OZG allgemein", topics=[root], status="published")
+    create(anna, title="Glasfaser", topics=[other], status="published")
+    found = set(db.session.scalars(services.experiences_query(anna, topic=root)))
+    assert found == {on_leaf, on_root}
+    assert set(db.session.scalars(services.experiences_query(anna, topic=leaf))) == {on_leaf}

@@ -276,3 +276,28 @@ def test_csrf_protects_wiki_forms(app_config, anna, make_experience):
         response = client.post("/erfahrungen/neu", data=form_data())
         assert response.status_code in (200, 400)
         assert db.session.scalar(sa.select(sa.func.count(Experience.id))) == 1
+
+
+def test_platform_admin_chooses_the_city(client, login, admin, stuttgart, muenchen):
+    login(admin)
+    page = client.get("/erfahrungen/neu").text
+    assert 'name="city"' in page and "München" in page
+    response = client.post("/erfahrungen/neu", data=form_data(city="muenchen"))
+    assert response.status_code == 302
+    experience = services.get_experience("digitalisierungslotsen-in-jedem-amt")
+    assert experience.city == muenchen and experience.current_revision.author == admin
+    assert client.get("/").status_code == 200
+
+
+def test_staff_cannot_smuggle_another_city_into_the_form(client, login, anna, muenchen):
+    login(anna)
+    response = client.post("/erfahrungen/neu", data=form_data(city="muenchen"))
+    assert response.status_code == 302
+    assert services.get_experience("digitalisierungslotsen-in-jedem-amt").city == anna.city
+
+
+def test_user_without_city_cannot_open_the_form(client, login, make_user):
+    loner = make_user("ohne@stadt.example")
+    login(loner)
+    assert client.get("/erfahrungen/neu").status_code == 403
+    assert "Neue Erfahrung" not in client.get("/erfahrungen").text
