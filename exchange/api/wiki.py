@@ -124,7 +124,8 @@ def list_experiences():
     if status is not None and status not in STATUSES:
         fields["status"] = f"must be one of {', '.join(STATUSES)}"
     if fields:
-        raise _validation_error(fields, "unknown filter value")
+        # Bad query arguments are 400 throughout the API (as in cities.py and int_arg).
+        raise ApiError(400, "unknown filter value", fields=fields)
     items, total = services.paginate(
         services.experiences_query(current_user, city=city, topic=topic, kind=kind,
                                    status=status), page, per_page)
