@@ -27,6 +27,9 @@ SIZE_BAND_LABELS = {
     "gross": _l("Großstadt (100.000–500.000)"),
     "metropole": _l("Metropole (über 500.000)"),
 }
+#: Experience kinds that show a city can offer a topic; a visit report records what the
+#: visitors saw elsewhere, so it is no evidence of their own experience.
+EVIDENCE_KINDS = ("lesson_learned", "practice", "project_report")
 MAX_LIMIT = 100
 #: Backing experiences listed per reason (newest first).
 MAX_EVIDENCE = 5
@@ -99,7 +102,8 @@ def load_snapshot() -> Snapshot:
     evidence_rows = db.session.execute(
         sa.select(Experience.city_id, experience_topics.c.topic_id, Experience.id)
         .join(experience_topics, experience_topics.c.experience_id == Experience.id)
-        .where(Experience.status == "published", Experience.deleted_at.is_(None))
+        .where(Experience.status == "published", Experience.deleted_at.is_(None),
+               Experience.kind.in_(EVIDENCE_KINDS))
         .order_by(Experience.published_at.desc(), Experience.id.desc())).all()
 
     city_row = {row.id: i for i, row in enumerate(cities)}
