@@ -154,7 +154,7 @@ def relevant_experiences(topic: Topic, presenter=None, evidence=(),
 
     Order of sources: search hits from the presenting city, the match's evidence, search
     hits from any city, then experiences tagged with the topic (which also covers pages
-    not yet in the index).
+    not yet in the index). Earlier visit reports come last: they retell, not teach.
     """
     sources = []
     if presenter is not None:
@@ -166,12 +166,14 @@ def relevant_experiences(topic: Topic, presenter=None, evidence=(),
     sources.append(lambda: _tagged(topic))
     chosen = []
     for source in sources:
+        if len(chosen) >= limit * 2:
+            break
         for experience in source():
             if experience not in chosen:
                 chosen.append(experience)
-            if len(chosen) >= limit:
-                return chosen
-    return chosen
+    # Lessons learned, practices and project reports before earlier visit reports.
+    chosen.sort(key=lambda experience: experience.kind == "visit_report")
+    return chosen[:limit]
 
 
 # --- when --------------------------------------------------------------------------------
@@ -277,16 +279,18 @@ def propose_agenda(actor, visit: Visit, *, replace: bool = False) -> list[Agenda
     chosen = proposals[:len(free)]
     left_over = proposals[len(free):]
     chosen.sort(key=lambda p: (KIND_ORDER.get(p.kind, 9), not p.is_goal, -p.weight))
+    # Read everything (search included) before the first write: the search service
+    # applies its outbox in a session of its own, which must not wait for our lock.
+    found = [relevant_experiences(p.topic, p.presenter, p.evidence) for p in chosen]
+    questions = [_open_questions(p, visit) for p in chosen]
     visit.sessions.clear()
     db.session.flush()
     items = []
-    for slot, proposal in zip(free, chosen):
+    for slot, proposal, experiences, open_questions in zip(free, chosen, found, questions):
         session = AgendaSession(title=_title(proposal, visit)[:200], starts_at=slot.starts_at,
                                 ends_at=slot.ends_at, kind=proposal.kind,
-                                topics=[proposal.topic],
-                                open_questions=_open_questions(proposal, visit))
-        _link_experiences(session, relevant_experiences(proposal.topic, proposal.presenter,
-                                                        proposal.evidence))
+                                topics=[proposal.topic], open_questions=open_questions)
+        _link_experiences(session, experiences)
         session.description = _description(proposal, session.contacts)
         items.append(session)
     for slot in fixed:
