@@ -1,4 +1,4 @@
-"""Operator commands: flask --app exchange users create|list|set-password, tokens create|revoke|list."""
+"""Operator commands: `users create|list|set-password` and `tokens create|revoke|list`."""
 import sys
 
 import click

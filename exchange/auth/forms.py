@@ -35,12 +35,16 @@ def _password_validators():
 class LoginForm(FlaskForm):
     """E-mail address and password."""
 
-    email = EmailField(_l("E-Mail-Adresse"),
-                       validators=[DataRequired(message=_l("Bitte geben Sie Ihre E-Mail-Adresse ein.")),
-                                   Length(max=EMAIL_MAX)])
-    password = PasswordField(_l("Passwort"),
-                             validators=[DataRequired(message=_l("Bitte geben Sie Ihr Passwort ein.")),
-                                         Length(max=PASSWORD_MAX)])
+    email = EmailField(
+        _l("E-Mail-Adresse"),
+        validators=[DataRequired(message=_l("Bitte geben Sie Ihre E-Mail-Adresse ein.")),
+                    Length(max=EMAIL_MAX)],
+    )
+    password = PasswordField(
+        _l("Passwort"),
+        validators=[DataRequired(message=_l("Bitte geben Sie Ihr Passwort ein.")),
+                    Length(max=PASSWORD_MAX)],
+    )
     next = HiddenField()
     submit = SubmitField(_l("Anmelden"))
 

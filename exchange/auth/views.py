@@ -96,7 +96,8 @@ def _notify(user: User, kind: str, link: str, make_title) -> None:
 def _notify_city_admins(user: User) -> None:
     """Tell the admins of the new user's city that a registration waits for them."""
     admins = db.session.scalars(sa.select(User).where(
-        User.city_id == user.city_id, User.role == "city_admin", User.is_approved == True  # noqa: E712
+        User.city_id == user.city_id, User.role == "city_admin", User.is_approved.is_(True),
+        User.id != user.id,
     )).all()
     for admin in admins:
         _notify(admin, "registration", url_for("auth.approvals"),

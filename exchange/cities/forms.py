@@ -45,7 +45,8 @@ class CityProfileForm(FlaskForm):
     website = StringField(
         _l("Website"),
         validators=[Optional(), Length(max=WEBSITE_MAX, message=_l("Höchstens %(max)d Zeichen.")),
-                    URL(require_tld=True, message=_l("Bitte eine vollständige Adresse (https://…)."))],
+                    URL(require_tld=True,
+                        message=_l("Bitte eine vollständige Adresse (https://…)."))],
     )
     profile = TextAreaField(
         _l("Profil (Markdown)"),
@@ -111,8 +112,10 @@ class InterestForm(FlaskForm):
     maturity = SelectField(_l("Reifegrad"), coerce=int, default=3,
                            choices=[SelectChoice(level, MATURITY_LABELS[level])
                                     for level in range(MATURITY_MIN, MATURITY_MAX + 1)])
-    note = TextAreaField(_l("Notiz"),
-                         validators=[Length(max=NOTE_MAX, message=_l("Höchstens %(max)d Zeichen."))])
+    note = TextAreaField(
+        _l("Notiz"),
+        validators=[Length(max=NOTE_MAX, message=_l("Höchstens %(max)d Zeichen."))],
+    )
     submit = SubmitField(_l("Speichern"))
 
     def __init__(self, *args, **kwargs):
