@@ -172,3 +172,10 @@ def test_active_joint_project_topics_are_excluded_unless_asked(world, make_user)
     assert again.score == before.score
     # Other partners are untouched.
     assert "karlsruhe" in by_city(find_partners(world.stuttgart, kind="joint"))
+
+
+def test_visit_reports_are_no_evidence_of_an_offer(world, make_user, make_experience):
+    author = make_user("it@ulm.example", city=world.ulm)
+    make_experience(author, title="Besuchsbericht: DMS in München", topics=[world.dms],
+                    kind="visit_report")
+    assert not any(r.topic == world.dms for r in explain_pair(world.stuttgart, world.ulm).reasons)
