@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..core.hooks import slot
 from ..extensions import db
 from . import permissions
 from .forms import (ROLE_LABELS, ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm,
@@ -17,10 +18,21 @@ from .services import (AccountError, authenticate, check_password, create_token,
 bp = Blueprint("auth", __name__)
 
 
+@slot("dashboard", "approvals", "auth/_slot_dashboard.html", order=10)
+def pending_registrations(user):
+    """Dashboard note for admins: how many registrations wait for approval."""
+    if not permissions.can_review_registrations(user):
+        return None
+    pending = _users_for(user, approved=False)
+    return {"pending": pending} if pending else None
+
+
 def safe_next(target: str | None) -> str | None:
     """`target` if it is a path on this site, else None (no open redirects)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
+    if any(char.isspace() or ord(char) < 32 for char in target):
+        return None  # browsers drop tabs and line breaks: "/\t/evil.example" is "//evil…"
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc:
         return None
@@ -54,7 +66,6 @@ def login():
 def logout():
     """Log out (POST only, so a link or image on another site cannot do it)."""
     logout_user()
-    session.pop("lang", None)
     flash(_("Sie sind abgemeldet."), "info")
     return redirect(url_for("auth.login"))
 

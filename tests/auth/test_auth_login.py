@@ -73,6 +73,7 @@ def test_login_redirects_to_local_next(client, anna):
 
 @pytest.mark.parametrize("target", [
     "https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
+    "/\t/evil.example", "/\n/evil.example", "http:/evil.example",
 ])
 def test_login_ignores_foreign_next(client, anna, target):
     response = client.post("/login", data={"email": anna.email, "password": PASSWORD,

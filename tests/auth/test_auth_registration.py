@@ -197,3 +197,23 @@ def test_registration_and_approval_notify(client, auth, app, stuttgart, cdo_stut
     client.post(f"/freigaben/{lena.id}/freigeben")
     note = db.session.scalar(sa.select(Notification).where(Notification.user_id == lena.id))
     assert note.kind == "account_approved" and "ist freigegeben" in note.title
+
+
+def test_dashboard_shows_pending_registrations_to_admins(client, auth, anna, cdo_stuttgart,
+                                                         make_user, stuttgart, monkeypatch):
+    from exchange.auth.views import pending_registrations
+    from exchange.core import hooks
+
+    # Only this provider: other domains' dashboard sections are tested by their owners.
+    monkeypatch.setattr(hooks, "_PROVIDERS", {"dashboard": [
+        entry for entry in hooks._PROVIDERS["dashboard"] if entry[1] == "approvals"]})
+    assert pending_registrations(cdo_stuttgart) is None  # nothing pending: no section
+    make_user("neu@stuttgart.example", city=stuttgart, is_approved=False,
+              display_name="Nora Neu")
+    auth.login("cdo@stuttgart.example")
+    page = client.get("/").get_data(as_text=True)
+    assert "1 Person wartet auf Ihre Freigabe." in page and "Nora Neu" in page
+    auth.logout()
+    auth.login()
+    assert "wartet auf Ihre Freigabe" not in client.get("/").get_data(as_text=True)
+    assert pending_registrations(anna) is None
