@@ -195,6 +195,8 @@ def update_experience(slug: str):
         fields["base_revision"] = "must be an integer revision id"
     if data.get("city") and data["city"] != experience.city.slug and "city" not in fields:
         fields["city"] = "an experience cannot move to another city"
+    if data.get("slug") and data["slug"] != experience.slug and "slug" not in fields:
+        fields["slug"] = "the slug of an experience cannot be changed"
     topics = None
     if "topics" in data and "topics" not in fields:
         topics = _topics_or_error(data["topics"], fields)

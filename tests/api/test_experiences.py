@@ -211,11 +211,18 @@ def test_writing_for_another_city_is_403(api, anna, max_muenchen, muenchen, make
     assert experience.body == "Text"
 
 
-def test_moving_to_another_city_is_refused(api, anna, muenchen, make_experience):
+def test_moving_to_another_city_or_slug_is_refused(api, anna, muenchen, make_experience):
     experience = make_experience(anna)
     response = api(anna).put(f"/api/v1/experiences/{experience.slug}", json={
         "base_revision": experience.current_revision_id, "city": "muenchen"})
     assert response.status_code == 422 and "city" in response.json["error"]["fields"]
+    response = api(anna).put(f"/api/v1/experiences/{experience.slug}", json={
+        "base_revision": experience.current_revision_id, "slug": "neuer-name"})
+    assert response.status_code == 422 and "slug" in response.json["error"]["fields"]
+    same = api(anna).put(f"/api/v1/experiences/{experience.slug}", json={
+        "base_revision": experience.current_revision_id, "slug": experience.slug,
+        "city": "stuttgart", "title": "Neuer Titel"})
+    assert same.status_code == 200 and same.json["title"] == "Neuer Titel"
 
 
 def test_session_writes_must_be_json(client, anna):
