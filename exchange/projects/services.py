@@ -331,6 +331,17 @@ def propose_project(actor: User, title, description, topics, invited_cities,
     return project
 
 
+def _lock(project: Project) -> None:
+    """Serialise changes to one project: SELECT ... FOR UPDATE on PostgreSQL, then re-read.
+
+    Two admins answering at the same moment would otherwise both see "pending" and both
+    trigger the automatic state change.
+    """
+    db.session.refresh(project, with_for_update=True)
+    for participant in project.participants:
+        db.session.refresh(participant)
+
+
 def _require_manage(actor: User, project: Project) -> None:
     """Only the initiating city's admins steer the project."""
     if not permissions.can_manage_project(actor, project):
@@ -341,6 +352,7 @@ def _require_manage(actor: User, project: Project) -> None:
 
 def invite_city(actor: User, project: Project, city) -> ProjectParticipant:
     """Invite one more city; it is told at once unless the project is still a draft."""
+    _lock(project)
     _require_manage(actor, project)
     if project.state not in states.INVITABLE_STATES:
         raise ProjectConflict(_("In diesem Zustand (%(state)s) können keine Städte mehr "
@@ -361,6 +373,7 @@ def invite_city(actor: User, project: Project, city) -> ProjectParticipant:
 def respond(actor: User, project: Project, accept: bool, message: str = "",
             city=None) -> ProjectParticipant:
     """An invited city's admin accepts or declines, once; the project state follows."""
+    _lock(project)
     city = resolve_cities([city])[0] if city is not None else actor.city
     if city is None or not permissions.is_city_admin_of(actor, city):
         raise ProjectPermissionError(_("Sie können nur als Administration Ihrer eigenen "
@@ -407,6 +420,7 @@ def transition(actor: User, project: Project, target: str) -> Project:
         raise ProjectError(_("Unbekannter Zielzustand „%(target)s“; erlaubt sind: %(allowed)s.",
                              target=target, allowed=", ".join(states.MANUAL_TARGETS)))
     _require_manage(actor, project)
+    _lock(project)
     if target == "proposed" and project.state == "draft" and not project.invited:
         raise ProjectError(_("Bitte laden Sie mindestens eine andere Stadt ein, bevor Sie "
                              "den Vorschlag absenden."))

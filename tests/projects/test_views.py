@@ -69,7 +69,12 @@ def test_full_journey_through_the_ui(client, login, cdo_stuttgart, cdo_muenchen,
     report = project.report_experience
     assert report is not None and report.kind == "project_report" and report.status == "draft"
     assert response.headers["Location"].endswith(f"/erfahrungen/{report.slug}/bearbeiten")
-    assert report.title in _text(client.get(f"/projekte/{project.id}"))
+    page = _text(client.get(f"/projekte/{project.id}"))
+    assert report.title in page
+    assert "Projektbericht bearbeiten" in page and "Projektbericht schreiben" not in page
+    # a second request opens the same report instead of writing another one
+    again = client.post(f"/projekte/{project.id}/bericht")
+    assert again.headers["Location"] == response.headers["Location"]
 
 
 def test_timeline_shows_who_said_what_when(client, login, proposal, cdo_muenchen, anna):
