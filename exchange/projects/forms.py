@@ -16,8 +16,8 @@ FINE_GRAINED_OZG_KEYS = ("lebenslage:", "leistung:")
 class ProjectForm(FlaskForm):
     """Propose a joint project (or keep it as a draft)."""
 
-    title = StringField(_l("Titel"), validators=[DataRequired(_l("Bitte geben Sie einen Titel an.")),
-                                                 Length(max=MAX_TITLE)])
+    title = StringField(_l("Titel"), validators=[
+        DataRequired(_l("Bitte geben Sie einen Titel an.")), Length(max=MAX_TITLE)])
     description = TextAreaField(_l("Beschreibung (Markdown)"),
                                 validators=[Optional(), Length(max=MAX_TEXT)])
     # The service checks topics and cities and explains refusals in German.

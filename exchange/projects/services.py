@@ -294,7 +294,7 @@ def _check_invitations(initiator: City, cities: list[City], existing=()) -> None
 
 def propose_project(actor: User, title, description, topics, invited_cities,
                     from_match_city=None, submit: bool = True, city=None) -> Project:
-    """Create a project for the actor's city (or `city` for platform admins), submitted unless told."""
+    """Create a project for the actor's city (platform admins name `city`); submit unless told."""
     city = resolve_cities([city])[0] if city is not None else actor.city
     if city is None:
         raise ProjectError(_("Bitte geben Sie an, für welche Stadt Sie das Projekt vorschlagen."))
@@ -482,7 +482,8 @@ def create_project_report(actor: User, project: Project):
     from ..wiki.services import create_experience
 
     participant = project.participant(actor.city)
-    city = actor.city if participant and participant.response == "accepted" else project.initiator_city
+    took_part = participant is not None and participant.response == "accepted"
+    city = actor.city if took_part else project.initiator_city
     title = _("Projektbericht: %(title)s", title=project.title)[:MAX_TITLE]
     report = create_experience(actor, city, title, _report_body(project), kind="project_report",
                                topics=list(project.topics), status="draft")

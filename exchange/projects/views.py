@@ -45,7 +45,9 @@ def _refused(error: Exception, project=None):
     flash(str(error), "error")
     if isinstance(error, services.ProjectPermissionError):
         abort(403)
-    target = url_for("projects.show", project_id=project.id) if project else url_for("projects.index")
+    if project is None:
+        return redirect(url_for("projects.index"), code=303)
+    target = url_for("projects.show", project_id=project.id)
     return redirect(target, code=303)
 
 

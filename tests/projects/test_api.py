@@ -96,7 +96,8 @@ def test_full_journey_through_the_api(api, cdo_stuttgart, cdo_muenchen, topics):
      "Unbekanntes Thema: quantenverwaltung"),
     ({"invited_cities": ["muenchen"], "title": ""}, 422, "Bitte geben Sie einen Titel an."),
     ({"invited_cities": "muenchen"}, 422, "must be a list"),
-    ({"invited_cities": ["muenchen"], "city": "muenchen"}, 403, "Nur die Administration von München"),
+    ({"invited_cities": ["muenchen"], "city": "muenchen"}, 403,
+     "Nur die Administration von München"),
 ])
 def test_bad_proposals(api, cdo_stuttgart, muenchen, topics, body, status, message):
     before = _counts()

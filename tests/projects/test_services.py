@@ -251,7 +251,8 @@ def test_mail_log_gets_german_invitation_after_commit(app, cdo_stuttgart, cdo_mu
     db.session.commit()
     text = log.read_text(encoding="utf-8")
     assert "To: cdo@muenchen.example" in text
-    assert "Subject: [City Exchange] Einladung zum gemeinsamen Projekt „Digitalisierungslotsen teilen“" in text
+    assert ("Subject: [City Exchange] Einladung zum gemeinsamen Projekt "
+            "„Digitalisierungslotsen teilen“") in text
     assert "Guten Tag Laura Dornheim," in text
     assert "Stuttgart lädt München zum gemeinsamen Projekt" in text
     assert "/projekte/" in text
