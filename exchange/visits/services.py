@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
 from ..auth.models import User
@@ -20,7 +19,7 @@ from ..util import utcnow
 from .models import (ADDRESS_MAX, NAME_MAX, ORGANISATION_MAX, PLACE_MAX, ROLE_MAX, ROOM_MAX,
                      SESSION_KINDS, SIDES, STATUSES, TITLE_MAX, AgendaSession,
                      AgendaSessionExperience, Visit, VisitMember)
-from .timeutil import format_day, format_moment, format_span, now_local, to_local
+from .timeutil import format_day, format_span, now_local, to_local
 
 #: Notes, descriptions, open questions and outcomes are Markdown texts of sensible size.
 TEXT_MAX = 20_000

@@ -16,7 +16,8 @@ def test_outcomes_and_report_draft(demo, april_visit):
     planer = demo.user("planer@stuttgart.example")
     propose_agenda(planer, april_visit)
     services.record_outcomes(planer, april_visit,
-                             "- Hospitation im Innovation-Center im Juni\n- eAkte: gemeinsamer Piloten-Austausch")
+                             "- Hospitation im Innovation-Center im Juni\n"
+                             "- eAkte: gemeinsamer Piloten-Austausch")
     report = services.create_report_draft(planer, april_visit)
     db.session.commit()
     assert april_visit.report_experience_id == report.id
@@ -87,7 +88,8 @@ def test_dossier_content_and_running_projects(demo, april_visit):
     text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
     for expected in ("Briefing-Dossier Delegationsbesuch", "München", "Stuttgart",
                      "Baden-Württemberg", "Bayern", "09162000", "Einwohner",
-                     "Innovation-Center: Erfahrungen aus München", "Gemeinsames Thema: OZG-Umsetzung",
+                     "Innovation-Center: Erfahrungen aus München",
+                     "Gemeinsames Thema: OZG-Umsetzung",
                      "Das Innovation-Center als Labor für die Verwaltung",
                      "Laufende gemeinsame Projekte", "Gemeinsame Mobilitätsdaten",
                      "Mittagspause", "Jürgen Weiß", "Gäste", f"Seite {len(reader.pages)} von "
@@ -98,7 +100,8 @@ def test_dossier_content_and_running_projects(demo, april_visit):
 
 
 def test_pdf_renders_euro_and_umlauts(planer_stuttgart, stuttgart, muenchen, make_visit):
-    visit = make_visit(planer_stuttgart, muenchen, stuttgart, title="Prüfung: Größe – 5.000 € „Budget“",
+    visit = make_visit(planer_stuttgart, muenchen, stuttgart,
+                       title="Prüfung: Größe – 5.000 € „Budget“",
                        notes="Übernachtung ca. 120 € pro Person; Ärztehaus-Besichtigung")
     text = " ".join(page.extract_text()
                     for page in PdfReader(io.BytesIO(render_pdf(build_dossier(visit)))).pages)
