@@ -12,8 +12,8 @@ abfall abgabe abläufe ablauf abrechnung abstimmung abteilung adresse akte akten
 amt ämter analyse anbieter angebot anlage anliegen anmeldung anschluss antrag anträge
 anwendung arbeit arbeiten arbeitsplatz arbeitsplätze archiv archivierung aufgabe aufbau
 auftrag ausbau ausbildung ausschreibung ausweis auto automatisierung bahn bau bauamt
-bauantrag bedarf behörde behörden beratung bereich bericht beschaffung beteiligung betrieb
-betreuung bezirk bildung bibliothek breitband brief bürger bürgerin bürgeramt bürgerbüro
+bauantrag bedarf behörde behörden beratung bereich bericht bescheinigung beschaffung beschreibung beteiligung betrieb
+betreuung bezirk bildung bibliothek breitband brief bürger bürgerin bürgeramt bürgerbüro buchung
 büro bund cloud computer daten datenbank datenschutz dezernat dienst dienste dienstleistung
 digital digitalisierung dokument dokumente dokumenten dokumentenmanagement einführung
 einwohner einwohnermeldeamt energie entwicklung erfahrung erfahrungen fach fachverfahren
@@ -30,7 +30,7 @@ planung plattform politik portal post praxis projekt projekte prozess prozesse p
 qualifizierung rat rathaus raum recht rechnung referat register regel schule schulung
 schutz service sicherheit signatur smart software sozial stadt städte stadtrat stadtwerke
 standard stelle steuer strategie straße struktur system systeme team technik telefon
-termin test ticket umsetzung umwelt unterstützung verfahren verkehr verein vergabe
+termin test ticket umsetzung umwelt unterstützung vereinbarung verfahren verkehr verein vergabe
 verwaltung vorgang vorlage wahl wasser web website werkzeug wissen wohnung workflow
 zentrale zentrum zugang zulassung zusammenarbeit zuständigkeit
 akt amt bau rat weg

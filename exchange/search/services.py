@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from .analysis import fold
-from .engine import FACET_FIELDS, SORTS, IndexUnavailable, QueryPlan
+from .engine import FACET_FIELDS, SORTS, EngineResults, IndexUnavailable, QueryPlan
 from .highlight import highlight, query_terms, snippet
 from .indexer import apply_outbox, ensure_index, get_engine, reindex, status  # noqa: F401
 from .query import SynonymGroup, SynonymTable, parse_query, plan_words, typed_words
@@ -105,17 +105,6 @@ def _check_arguments(page, per_page, sort) -> None:
         raise SearchError(_l("Unbekannte Sortierung."))
 
 
-def _engine_search(plan, **options):
-    """Search, rebuilding a missing or corrupt index once (with a logged warning)."""
-    engine = get_engine()
-    try:
-        return engine.search(plan, **options)
-    except IndexUnavailable as error:
-        log.warning("search index unavailable (%s); rebuilding it from the database", error)
-        reindex()
-        return engine.search(plan, **options)
-
-
 def _levenshtein(a: str, b: str) -> int:
     previous = list(range(len(b) + 1))
     for i, char_a in enumerate(a, 1):
@@ -127,7 +116,7 @@ def _levenshtein(a: str, b: str) -> int:
     return previous[-1]
 
 
-def suggest(query: str, plan: QueryPlan, total: int) -> str | None:
+def suggest(engine, query: str, plan: QueryPlan, total: int) -> str | None:
     """A corrected query ("Meinten Sie …?") when a typed word looks misspelt, else None.
 
     A word is corrected when it does not occur in the index as typed and a close
@@ -135,7 +124,6 @@ def suggest(query: str, plan: QueryPlan, total: int) -> str | None:
     "Digitalisierng") or the close word is the same after umlaut folding (a missing
     umlaut: "Mobilitat" -> "Mobilität"). Known stems with other endings are left alone.
     """
-    engine = get_engine()
     analysis = engine.analysis
     corrections = {}
     for word in dict.fromkeys(typed_words(plan)):
@@ -185,29 +173,65 @@ def search(query, *, city=None, topic=None, kind=None, year=None, page=1, per_pa
         apply_outbox(blocking=False)
     else:
         ensure_index()
-    plan = parse_query(query, synonym_table())
-    if plan.is_empty:
+    outcome = run_query(get_engine(), query, synonym_table(), filters=filters, sort=sort,
+                        offset=(page - 1) * per_page, limit=per_page, rebuild=reindex)
+    if outcome is None:
         return empty
-    options = {"filters": filters, "sort": sort, "offset": (page - 1) * per_page,
-               "limit": per_page}
-    result = _engine_search(plan, **options)
+    hits = _hydrate(outcome.result.hits, outcome.plan)
+    return SearchResults(query, outcome.result.total, page, per_page, hits,
+                         outcome.result.facets, suggestion=outcome.suggestion,
+                         corrected=outcome.corrected, relaxed=outcome.relaxed, sort=sort,
+                         filters=filters)
+
+
+@dataclass
+class QueryOutcome:
+    """What run_query found: engine results, the plan they are for, and how it got there."""
+
+    result: EngineResults
+    plan: QueryPlan
+    suggestion: str | None
+    corrected: bool
+    relaxed: bool
+
+
+def run_query(engine, query: str, synonyms: SynonymTable, *, filters=None, sort="relevance",
+              offset=0, limit=10, rebuild=None) -> QueryOutcome | None:
+    """Parse, search, relax AND to OR when nothing matched, suggest and correct spelling.
+
+    Needs no database (the relevance test and the benchmark call it on bare engines);
+    None for an empty query. `rebuild` is called once if the index is unavailable.
+    """
+    plan = parse_query(query, synonyms)
+    if plan.is_empty:
+        return None
+    options = {"filters": filters or {}, "sort": sort, "offset": offset, "limit": limit}
+
+    def engine_search(some_plan):
+        try:
+            return engine.search(some_plan, **options)
+        except IndexUnavailable as error:
+            if rebuild is None:
+                raise
+            log.warning("search index unavailable (%s); rebuilding it from the database", error)
+            rebuild()
+            return engine.search(some_plan, **options)
+
+    result = engine_search(plan)
     relaxed = corrected = False
-    if result.total == 0 and plan.match_all and len(
-            [clause for clause in plan.clauses if not clause.exclude]) > 1:
-        relaxed_result = _engine_search(plan.with_match_all(False), **options)
+    positive = [clause for clause in plan.clauses if not clause.exclude]
+    if result.total == 0 and plan.match_all and len(positive) > 1:
+        relaxed_result = engine_search(plan.with_match_all(False))
         if relaxed_result.total:
             result, relaxed = relaxed_result, True
-    suggestion = suggest(query, plan, result.total)
+    suggestion = suggest(engine, query, plan, result.total)
     used_plan = plan
     if result.total == 0 and suggestion:
-        corrected_plan = parse_query(suggestion, synonym_table())
-        corrected_result = _engine_search(corrected_plan, **options)
+        corrected_plan = parse_query(suggestion, synonyms)
+        corrected_result = engine_search(corrected_plan)
         if corrected_result.total:
             result, used_plan, corrected = corrected_result, corrected_plan, True
-    hits = _hydrate(result.hits, used_plan)
-    return SearchResults(query, result.total, page, per_page, hits, result.facets,
-                         suggestion=suggestion, corrected=corrected, relaxed=relaxed,
-                         sort=sort, filters=filters)
+    return QueryOutcome(result, used_plan, suggestion, corrected, relaxed)
 
 
 def _hydrate(engine_hits, plan: QueryPlan) -> list[SearchHit]:

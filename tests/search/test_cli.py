@@ -1,0 +1,36 @@
+"""flask --app exchange search reindex | status | apply."""
+from pathlib import Path
+
+from exchange.extensions import db
+from exchange.search.indexer import get_engine, pending_count
+from exchange.wiki import services as wiki
+
+
+def test_reindex_builds_a_new_generation(runner, app, corpus):
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "5 Dokumente indexiert" in result.output
+    first = get_engine().current_generation()
+    assert (Path(app.config["INDEX_DIR"]) / first).is_dir()
+    runner.invoke(args=["search", "reindex"])
+    assert get_engine().current_generation() != first
+    assert pending_count() == 0
+
+
+def test_status_reports_database_index_and_outbox(runner, app, corpus, anna):
+    result = runner.invoke(args=["search", "status"])
+    assert "Index: fehlt" in result.output
+    runner.invoke(args=["search", "reindex"])
+    wiki.create_experience(anna, anna.city, "Neue Seite zur Telefonie", "Text",
+                           status="published")
+    db.session.commit()
+    result = runner.invoke(args=["search", "status"])
+    assert result.exit_code == 0
+    assert "Datenbank (veröffentlicht): 6" in result.output
+    assert "Index: 5 (fehlend: 1, veraltet: 0)" in result.output
+    assert "Ausstehend (Outbox): 1" in result.output
+    result = runner.invoke(args=["search", "apply"])
+    assert "1 Outbox-Einträge angewendet" in result.output
+    result = runner.invoke(args=["search", "status"])
+    assert "Index: 6 (fehlend: 0, veraltet: 0)" in result.output
+    assert "Ausstehend (Outbox): 0" in result.output
