@@ -258,7 +258,7 @@ def build_model(n_cities: int, parent, interest_rows, interest_cols, interest_st
                              * np.exp2(offers.maturity / GAP_DOUBLING_LEVELS))
     seek_value = _with_data(seeks, seeks.strength.data
                             * np.exp2(-seeks.maturity / GAP_DOUBLING_LEVELS))
-    weight = sp.diags(rarity)
+    weight = sp.diags(rarity, dtype=np.float64)
     partner_values = [offer_value, seek_value, working.strength, seeks.strength]
     query_values = [seek_value @ weight, offer_value @ weight,
                     working.strength @ weight * JOINT_WORKING_WEIGHT,
@@ -370,16 +370,18 @@ def all_top_k(model: MatchModel, k: int = 10, block: int = 512):
     if kk < 1:
         return best, best_scores
     short = min(kk + SHORTLIST_EXTRA, n - 1)
-    query = (model.query @ sp.diags(_block_weights(model, TRANSFER_WEIGHT, JOINT_WEIGHT))).tocsr()
+    query = (model.query @ sp.diags(_block_weights(model, TRANSFER_WEIGHT, JOINT_WEIGHT),
+                                      dtype=np.float64)).tocsr()
     partner32 = model.partner.astype(np.float32)
     for start in range(0, n, block):
         stop = min(start + block, n)
         width = stop - start
         askers = np.arange(start, stop)
         dense = np.ascontiguousarray(query[start:stop].toarray().T, dtype=np.float32)
-        scores = partner32 @ dense  # n × width
-        scores[askers, np.arange(width)] = -np.inf
-        shortlist = np.argpartition(-scores, short - 1, axis=0)[:short].T  # width × short
+        # width × n, C-contiguous: selecting along rows is 3× faster than down columns.
+        scores = np.ascontiguousarray((partner32 @ dense).T)
+        scores[np.arange(width), askers] = -np.inf
+        shortlist = np.argpartition(scores, n - short, axis=1)[:, n - short:]
         flat = shortlist.ravel()
         exact = np.asarray(model.partner[flat].multiply(query[np.repeat(askers, short)])
                            .sum(axis=1)).reshape(width, short)
