@@ -206,6 +206,18 @@ def test_dashboard_and_city_page_sections(client, login, proposal, cdo_muenchen,
 
     sections = {s.name: s for s in fill("city_page", city=muenchen, user=cdo_muenchen)}
     assert sections["projects"].data["projects"] == [proposal]
+    page = _text(client.get("/staedte/stuttgart"))
+    assert "Gemeinsame eAkte-Einführung" in page and "Aktiv" in page
+
+
+def test_topic_choices_leave_out_fine_ozg_levels_unless_prefilled(client, login, cdo_stuttgart,
+                                                                   make_topic, topics):
+    leistung = make_topic("ozg-leistung-wohngeld", "Wohngeld beantragen")
+    leistung.ozg_key = "leistung:99001"
+    db.session.commit()
+    login(cdo_stuttgart)
+    assert "Wohngeld beantragen" not in _text(client.get("/projekte/neu"))
+    assert "Wohngeld beantragen" in _text(client.get("/projekte/neu?topic=ozg-leistung-wohngeld"))
 
 
 def test_forms_need_the_csrf_token(app_config, proposal, cdo_muenchen):
