@@ -89,6 +89,8 @@ class Snapshot:
     topic_by_slug: dict[str, int]
     #: (city row, topic column) -> published experience ids, newest first.
     evidence: dict[tuple[int, int], list[int]]
+    #: city row -> [(topic column, experience ids)], the same cells grouped by city.
+    evidence_by_row: dict[int, list[tuple[int, list[int]]]]
 
 
 def load_snapshot() -> Snapshot:
@@ -118,6 +120,9 @@ def load_snapshot() -> Snapshot:
         if city_id in city_row and topic_id in topic_col:
             evidence.setdefault((city_row[city_id], topic_col[topic_id]), []).append(experience_id)
     cells = list(evidence)
+    by_row: dict[int, list[tuple[int, list[int]]]] = {}
+    for (city_row_, col), ids in evidence.items():
+        by_row.setdefault(city_row_, []).append((col, ids))
     model = scoring.build_model(
         len(cities), parent,
         [city_row[i.city_id] for i in known], [topic_col[i.topic_id] for i in known],
@@ -134,6 +139,7 @@ def load_snapshot() -> Snapshot:
         topic_col=topic_col,
         topic_by_slug={row.slug: j for j, row in enumerate(topics)},
         evidence=evidence,
+        evidence_by_row=by_row,
     )
 
 
@@ -294,17 +300,37 @@ def _build_matches(snap: Snapshot, city: City, row: int, pairs) -> list[Match]:
 
 
 def _evidence_ids(snap: Snapshot, row: int, other: int, reason: scoring.RawReason) -> list[int]:
-    """Published experiences backing a reason: the offering side's, or both sides' for joint."""
+    """Published experiences backing a reason: the offering side's, or both sides' for joint.
+
+    Experiences on the reason's origin topic come first, then those on its sub-topics.
+    """
     if reason.direction == "they_offer":
         cells = [(other, reason.their_origin)]
     elif reason.direction == "we_offer":
         cells = [(row, reason.our_origin)]
     else:
         cells = [(other, reason.their_origin), (row, reason.our_origin)]
-    ids = []
-    for cell in cells:
-        ids.extend(i for i in snap.evidence.get(cell, ()) if i not in ids)
+    ids: list[int] = []
+    for city_row, origin in cells:
+        exact, below = [], []
+        for col, experience_ids in snap.evidence_by_row.get(city_row, ()):
+            if col == origin:
+                exact.extend(experience_ids)
+            elif _is_ancestor(snap.model.parent, origin, col):
+                below.extend(experience_ids)
+        ids.extend(i for i in dict.fromkeys(exact + below) if i not in ids)
     return ids[:MAX_EVIDENCE]
+
+
+def _is_ancestor(parent, ancestor: int, col: int) -> bool:
+    """True when `ancestor` lies above `col` in the topic tree."""
+    seen = 0
+    node = parent[col]
+    while node >= 0 and seen < len(parent):
+        if node == ancestor:
+            return True
+        node, seen = parent[node], seen + 1
+    return False
 
 
 def reason_text(direction: str, topic: Topic, city: City, partner: City, our_maturity: int,

@@ -179,3 +179,16 @@ def test_visit_reports_are_no_evidence_of_an_offer(world, make_user, make_experi
     make_experience(author, title="Besuchsbericht: DMS in München", topics=[world.dms],
                     kind="visit_report")
     assert not any(r.topic == world.dms for r in explain_pair(world.stuttgart, world.ulm).reasons)
+
+
+def test_experiences_on_sub_topics_back_the_parent(world, make_user, make_experience,
+                                                   set_interests):
+    # Karlsruhe offers OZG as a whole and wrote about its OZG mobility services.
+    set_interests(world.ulm, (world.ozg, "seeks", 1))
+    author = make_user("it@karlsruhe.example", city=world.karlsruhe)
+    general = make_experience(author, title="OZG in Karlsruhe", topics=[world.ozg])
+    specific = make_experience(author, title="Online-Kfz-Zulassung", topics=[world.ozg_mobil])
+    match = explain_pair(world.ulm, world.karlsruhe)
+    [reason] = [r for r in match.reasons if r.direction == "they_offer"]
+    assert reason.topic == world.ozg and reason.inferred_from_wiki
+    assert reason.evidence == [general, specific]
