@@ -258,14 +258,6 @@ def _open_questions(proposal: TopicProposal, visit: Visit) -> str:
     return "\n".join(lines)
 
 
-def _description(proposal: TopicProposal, contacts) -> str:
-    lines = [proposal.text] if proposal.text else []
-    if contacts:
-        names = ", ".join(f"{person['name']} ({person['city']})" for person in contacts)
-        lines.append(_("Ansprechpersonen: %(names)s", names=names))
-    return "\n\n".join(lines)
-
-
 def propose_agenda(actor, visit: Visit, *, replace: bool = False) -> list[AgendaSession]:
     """Build the agenda from the two cities' match; an existing agenda is only replaced
     when `replace` is given, so no planner's work is lost by accident."""
@@ -291,7 +283,7 @@ def propose_agenda(actor, visit: Visit, *, replace: bool = False) -> list[Agenda
                                 ends_at=slot.ends_at, kind=proposal.kind,
                                 topics=[proposal.topic], open_questions=open_questions)
         _link_experiences(session, experiences)
-        session.description = _description(proposal, session.contacts)
+        session.description = proposal.text
         items.append(session)
     for slot in fixed:
         items.append(_fixed_session(slot, visit, left_over))

@@ -82,6 +82,11 @@ def visit_calendar(visit: Visit, url: str | None = None) -> bytes:
         if session.experiences:
             parts.append(_("Erfahrungen:") + "\n" + "\n".join(f"- {experience.title}"
                                                        for experience in session.experiences))
+        if session.contacts:
+            parts.append(_("Ansprechpersonen:") + "\n" + "\n".join(
+                f"- {person['name']} ({person['city']}"
+                + (f", {person['email']}" if person["email"] else "") + ")"
+                for person in session.contacts))
         if session.open_questions:
             parts.append(_("Offene Fragen:") + "\n" + session.open_questions)
         calendar.add_component(_event(

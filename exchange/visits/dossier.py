@@ -192,7 +192,7 @@ def render_pdf(dossier: Dossier) -> bytes:
         pdf.ln(space)
         pdf.set_font(FONT_FAMILY, "B", size)
         pdf.set_text_color(*ACCENT)
-        pdf.multi_cell(width, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*INK)
         pdf.ln(1.5)
 
@@ -201,7 +201,7 @@ def render_pdf(dossier: Dossier) -> bytes:
             return
         pdf.set_font(FONT_FAMILY, style, size)
         pdf.set_text_color(*color)
-        pdf.multi_cell(width, height, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, height, text, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*INK)
 
     # Title block.
@@ -212,7 +212,7 @@ def render_pdf(dossier: Dossier) -> bytes:
     paragraph(_("Briefing-Dossier Delegationsbesuch"), size=11, style="B", color=MUTED)
     pdf.ln(2)
     pdf.set_font(FONT_FAMILY, "B", 24)
-    pdf.multi_cell(width, 11, visit.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 11, visit.title, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     paragraph(_("%(guest)s zu Gast in %(host)s", guest=visit.visiting_city.name,
                 host=visit.host_city.name), size=15)
@@ -244,7 +244,8 @@ def render_pdf(dossier: Dossier) -> bytes:
     for facts, role in ((dossier.host, _("Gastgeber")), (dossier.guest, _("Gäste"))):
         city = facts.city
         pdf.set_font(FONT_FAMILY, "B", 12)
-        pdf.multi_cell(width, 6, f"{city.name} ({role})", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 6, f"{city.name} ({role})", align="L", new_x="LMARGIN",
+                       new_y="NEXT")
         pdf.set_font(FONT_FAMILY, "", 10)
         with pdf.table(col_widths=(45, 115), first_row_as_headings=False, line_height=5.5,
                        borders_layout="NONE", text_align=("LEFT", "LEFT")) as table:

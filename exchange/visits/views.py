@@ -540,5 +540,7 @@ def dashboard_visits(user):
 @slot("city_page", "visits", "visits/_slot_city.html", order=60)
 def city_visits(city, user):
     """Upcoming visits the city hosts or makes."""
+    may_create = bool(user.city) and user.city_id != city.id \
+        and can_plan_visits_for(user, user.city)
     return {"city": city, "visits": services.upcoming_visits(city, SLOT_ITEMS),
-            "may_create": can_plan_visits_for(user, user.city) if user.city else False}
+            "may_create": may_create}

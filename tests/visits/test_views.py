@@ -254,3 +254,12 @@ def test_dashboard_and_city_page_slots(client, auth, demo, april_visit):
     assert "Gegenbesuch in München" in page and "Gäste aus Stuttgart" in page
     page = _text(client.get("/staedte/nuernberg"))
     assert "Gegenbesuch in München" not in page
+    assert "Besuch in Nürnberg planen" not in page       # staff do not plan visits
+    auth.logout()
+    auth.login("planer@stuttgart.example", DEMO_PASSWORD)
+    page = _text(client.get("/staedte/nuernberg"))
+    nuernberg = demo.city("nuernberg")
+    assert f"/besuche/neu?gastgeber={nuernberg.id}" in page
+    form = _text(client.get(f"/besuche/neu?gastgeber={nuernberg.id}"))
+    assert f'<option selected value="{nuernberg.id}">' in form or \
+        f'<option value="{nuernberg.id}" selected>' in form
