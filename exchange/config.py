@@ -29,6 +29,8 @@ class DefaultConfig:
     SMTP_USER = None
     SMTP_PASSWORD = None
     SMTP_STARTTLS = False
+    #: Base URL for links in e-mails sent outside a request (e.g. "https://exchange.example").
+    PUBLIC_URL = None
     #: Apply pending index work from the outbox before each search request.
     SEARCH_APPLY_OUTBOX_ON_QUERY = True
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
