@@ -1,4 +1,4 @@
-"""Command line: flask --app exchange seed-demo | export | import | topics | users | tokens | search."""
+"""Command line: flask --app exchange seed-demo | export | import | topics seed | domain groups."""
 import click
 from flask import Flask
 from flask.cli import with_appcontext

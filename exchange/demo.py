@@ -47,8 +47,8 @@ DEMO_CITIES = (
     ),
     DemoCity(
         "muenchen", "München", "09162000", "https://stadt.muenchen.de",
-        "Die Landeshauptstadt München digitalisiert ihre Verwaltung mit dem **Referat für "
-        "Informations- und Telekommunikationstechnik (RIT)** und dem städtischen IT-Dienstleister.\n\n"
+        "Die Landeshauptstadt München digitalisiert ihre Verwaltung mit dem **Referat für IT** "
+        "(IT-Referat) und dem städtischen IT-Dienstleister.\n\n"
         "## Schwerpunkte\n\n"
         "- **muenchen.digital**: das Stadtportal als digitale Eingangstür zur Verwaltung\n"
         "- das **Innovation-Center** als Labor für neue Ideen in der Verwaltung\n"
@@ -168,7 +168,8 @@ def demo_experiences(path: Path = EXPERIENCES_FILE) -> list[dict]:
             "author": header["author"],
             "kind": header["kind"],
             "title": header["title"],
-            "topics": [slug.strip() for slug in header.get("topics", "").split(",") if slug.strip()],
+            "topics": [slug.strip() for slug in header.get("topics", "").split(",")
+                       if slug.strip()],
             "contact_name": contact["name"] if contact else None,
             "contact_email": contact["email"] if contact else None,
             "body": match["body"].strip() + "\n",

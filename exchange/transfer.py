@@ -165,7 +165,8 @@ FIELDS = {
                    "contact_email": ("email", False, 254), "author": ("user", False, None),
                    "summary": ("text", False, 300), "created_at": ("time", False, None),
                    "updated_at": ("time", False, None), "published_at": ("time", False, None),
-                   "deleted_at": ("time", False, None), "current_revision": ("int", False, (1, None)),
+                   "deleted_at": ("time", False, None),
+                   "current_revision": ("int", False, (1, None)),
                    "revisions": ("revisions", False, None)},
 }
 REVISION_FIELDS = {"number": ("int", True, (1, None)), "title": ("str", True, 200),

@@ -176,7 +176,8 @@ def ozg_specs(rows: list[dict]) -> list[TopicSpec]:
     themenfelder = {row["id"]: row for row in rows if row["level"] == "themenfeld"}
     lebenslagen = {row["id"]: row for row in rows if row["level"] == "lebenslage"}
     tf_slug = {tid: slugify(f"ozg-{row['name']}", SLUG_LENGTH) for tid, row in themenfelder.items()}
-    ll_slug = {lid: slugify(f"ozg-ll-{row['name']}", SLUG_LENGTH) for lid, row in lebenslagen.items()}
+    ll_slug = {lid: slugify(f"ozg-ll-{row['name']}", SLUG_LENGTH)
+               for lid, row in lebenslagen.items()}
     specs = []
     for tid, row in sorted(themenfelder.items()):
         specs.append(TopicSpec(

@@ -64,6 +64,7 @@ def test_demo_cities_have_real_keys_and_profiles(app):
     assert "Digital MoveS" in cities["stuttgart"].profile
     assert "muenchen.digital" in cities["muenchen"].profile
     assert "Innovation-Center" in cities["muenchen"].profile
+    assert "Referat für IT" in cities["muenchen"].profile
 
 
 def test_demo_interests_follow_the_contract(app):

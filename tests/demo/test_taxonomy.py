@@ -59,7 +59,8 @@ def test_ozg_catalogue_hangs_below_ozg_umsetzung(app):
     assert mobility.name_en == "Mobility & travel"
     assert all(field.name_en for field in themenfelder)
     assert all(item.ozg_key.startswith("leistung:") for item in leistungen)
-    parental_allowance = db.session.scalar(sa.select(Topic).where(Topic.ozg_key == "leistung:10000"))
+    parental_allowance = db.session.scalar(
+        sa.select(Topic).where(Topic.ozg_key == "leistung:10000"))
     assert parental_allowance.slug == "ozg-10000-elterngeld"
     assert parental_allowance.parent.slug.startswith("ozg-ll-")
     assert parental_allowance.ancestors()[:2] == [topic("verwaltungsdigitalisierung"), ozg]
