@@ -197,6 +197,9 @@ def _part(values: sp.csr_matrix, stance: StanceMatrix, declared: bool) -> sp.csr
     own = stance.origin == stance.strength.indices
     values = sp.csr_matrix(values, copy=True)
     values.sort_indices()
+    if not (np.array_equal(values.indptr, stance.strength.indptr)
+            and np.array_equal(values.indices, stance.strength.indices)):
+        raise ValueError("values must have the stance's sparsity pattern")
     values.data = values.data * (own if declared else ~own)
     values.eliminate_zeros()
     return values
