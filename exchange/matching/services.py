@@ -86,7 +86,6 @@ class Snapshot:
     populations: np.ndarray
     topic_ids: np.ndarray
     topic_col: dict[int, int]
-    topic_by_slug: dict[str, int]
     #: (city row, topic column) -> published experience ids, newest first.
     evidence: dict[tuple[int, int], list[int]]
     #: city row -> [(topic column, experience ids)], the same cells grouped by city.
@@ -98,7 +97,7 @@ def load_snapshot() -> Snapshot:
     cities = db.session.execute(
         sa.select(City.id, City.state, City.population).order_by(City.id)).all()
     topics = db.session.execute(
-        sa.select(Topic.id, Topic.parent_id, Topic.slug).order_by(Topic.id)).all()
+        sa.select(Topic.id, Topic.parent_id).order_by(Topic.id)).all()
     interests = db.session.execute(
         sa.select(Interest.city_id, Interest.topic_id, Interest.stance, Interest.maturity)).all()
     evidence_rows = db.session.execute(
@@ -137,7 +136,6 @@ def load_snapshot() -> Snapshot:
                               for row in cities], dtype=np.int64),
         topic_ids=np.array([row.id for row in topics], dtype=np.int64),
         topic_col=topic_col,
-        topic_by_slug={row.slug: j for j, row in enumerate(topics)},
         evidence=evidence,
         evidence_by_row=by_row,
     )
@@ -216,6 +214,8 @@ def find_partners(city: City, *, kind: str | None = None, topic=None, state: str
     topic_obj = resolve_topic(topic) if topic is not None else None
     snap = snapshot()
     model = snap.model
+    if city.id not in snap.city_row:  # not stored yet: nothing to match on
+        return []
     row = snap.city_row[city.id]
     mask = (scoring.subtree_mask(model.parent, snap.topic_col[topic_obj.id])
             if topic_obj is not None else None)
