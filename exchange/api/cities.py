@@ -5,6 +5,7 @@ from sqlalchemy.orm import selectinload
 
 from ..cities.models import STANCES, City, Interest, Topic, TopicAlias
 from ..extensions import db
+from ..util import slugify
 from .common import ApiError, api_view, int_arg, not_found
 from .views import bp
 
@@ -33,6 +34,14 @@ def _like(text: str) -> str:
     """A case-insensitive LIKE pattern matching `text` anywhere (wildcards escaped)."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _slug_like(text: str) -> str:
+    """A LIKE pattern on slugs: "ÜBERSICHT" finds "uebersicht" even where SQL lower()
+    only knows ASCII (SQLite)."""
+    slug = slugify(text, max_length=MAX_QUERY_LENGTH * 2)
+    # slugify() answers "eintrag" for text without letters or digits; search that text as is.
+    return _like(slug if slug != "eintrag" or "eintrag" in text.lower() else text)
 
 
 def _page(query, order_by, default: int, maximum: int, options=()):
@@ -118,7 +127,7 @@ def list_cities():
     if text:
         pattern = _like(text)
         query = query.where(sa.or_(sa.func.lower(City.name).like(pattern, escape="\\"),
-                                   City.slug.like(pattern, escape="\\")))
+                                   City.slug.like(_slug_like(text), escape="\\")))
     cities, total, page, per_page = _page(query, (City.name, City.slug),
                                           CITY_PER_PAGE, CITY_MAX_PER_PAGE)
     return jsonify(items=[city_json(city) for city in cities], total=total, page=page,
@@ -153,7 +162,7 @@ def list_topics():
         query = query.where(sa.or_(
             sa.func.lower(Topic.name_de).like(pattern, escape="\\"),
             sa.func.lower(Topic.name_en).like(pattern, escape="\\"),
-            Topic.slug.like(pattern, escape="\\"),
+            Topic.slug.like(_slug_like(text), escape="\\"),
             Topic.id.in_(sa.select(TopicAlias.topic_id).where(
                 sa.func.lower(TopicAlias.alias).like(pattern, escape="\\"))),
         ))

@@ -66,6 +66,8 @@ def test_filter_cities_by_state_and_text(api):
         "muenchen", "nuernberg"]
     assert [c["slug"] for c in get(api, "/api/v1/cities?q=MÜN")["items"]] == ["muenchen"]
     assert [c["slug"] for c in get(api, "/api/v1/cities?q=koeln")["items"]] == ["koeln"]
+    assert [c["slug"] for c in get(api, "/api/v1/cities?q=KÖLN")["items"]] == ["koeln"]
+    assert [c["slug"] for c in get(api, "/api/v1/cities?q=Nürnberg")["items"]] == ["nuernberg"]
     assert get(api, "/api/v1/cities?q=100%25")["total"] == 0
     data = get(api, "/api/v1/cities?per_page=2&page=2")
     assert [c["slug"] for c in data["items"]] == ["muenchen", "nuernberg"]
