@@ -45,6 +45,16 @@ class SessionForm(FlaskForm):
     topics = SelectMultipleField(_l("Themen"), coerce=int, validators=[Optional()])
     description = TextAreaField(_l("Beschreibung (Markdown)"))
     open_questions = TextAreaField(_l("Offene Fragen"))
+    experiences = TextAreaField(_l("Erfahrungen (Kurz-URL je Zeile, wichtigste zuerst)"))
+
+    def experience_slugs(self) -> list[str]:
+        """The slugs typed into the experiences field (full URLs are accepted too)."""
+        slugs = []
+        for line in (self.experiences.data or "").splitlines():
+            line = line.strip().rstrip("/")
+            if line:
+                slugs.append(line.rsplit("/", 1)[-1])
+        return slugs
 
 
 class MemberForm(FlaskForm):

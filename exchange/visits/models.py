@@ -194,9 +194,10 @@ class AgendaSession(db.Model):
 
     @property
     def experiences(self) -> list:
-        """Linked experiences, most relevant first; deleted pages left out."""
+        """Linked experiences, most relevant first; only published pages (drafts and
+        deleted pages stay private to their city)."""
         return [link.experience for link in self.experience_links
-                if link.experience.deleted_at is None]
+                if link.experience.is_published]
 
     @property
     def contacts(self) -> list[dict]:

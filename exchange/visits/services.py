@@ -386,6 +386,8 @@ def _session_fields(visit: Visit, values: dict, errors: dict, current=None) -> d
         clean["kind"] = values["kind"]
     if "topics" in values:
         clean["topics"] = _topics(values["topics"], errors)
+    if "experiences" in values:
+        clean["experiences"] = _experiences(values["experiences"], errors)
     starts_at = clean.get("starts_at", getattr(current, "starts_at", None))
     ends_at = clean.get("ends_at", getattr(current, "ends_at", None))
     _check_span(starts_at, ends_at, errors)
@@ -395,6 +397,28 @@ def _session_fields(visit: Visit, values: dict, errors: dict, current=None) -> d
                 "Die Sitzung liegt außerhalb des Besuchs (%(span)s).",
                 span=_span_text(visit.starts_at, visit.ends_at))
     return clean
+
+
+def _experiences(items, errors: dict) -> list:
+    """Published experiences for a mix of Experience objects and slugs, in the given order."""
+    from ..wiki.models import Experience
+
+    found, unknown = [], []
+    for item in items or ():
+        experience = item
+        if not isinstance(item, Experience):
+            slug = str(item).strip()
+            if not slug:
+                continue
+            experience = db.session.scalar(sa.select(Experience).where(Experience.slug == slug))
+        if experience is None or not experience.is_published:
+            unknown.append(str(getattr(item, "slug", item)).strip())
+        elif experience not in found:
+            found.append(experience)
+    if unknown:
+        errors["experiences"] = _("Unbekannte oder nicht veröffentlichte Erfahrungen: "
+                                  "%(slugs)s.", slugs=", ".join(unknown))
+    return found
 
 
 def _renumber(visit: Visit) -> None:
@@ -412,12 +436,14 @@ def add_session(actor, visit: Visit, *, title, starts_at, ends_at, room="", desc
     errors: dict = {}
     clean = _session_fields(visit, dict(title=title, starts_at=starts_at, ends_at=ends_at,
                                         room=room, description=description, kind=kind,
-                                        topics=topics, open_questions=open_questions), errors)
+                                        topics=topics, open_questions=open_questions,
+                                        experiences=experiences), errors)
     if errors:
         raise VisitError(errors=errors)
     position = max((session.position for session in visit.sessions), default=0) + 1
+    linked = clean.pop("experiences")
     session = AgendaSession(position=position, **clean)
-    _link_experiences(session, experiences)
+    _link_experiences(session, linked)
     visit.sessions.append(session)
     visit.updated_at = utcnow()
     db.session.flush()
@@ -425,11 +451,11 @@ def add_session(actor, visit: Visit, *, title, starts_at, ends_at, room="", desc
 
 
 def update_session(actor, session: AgendaSession, **fields) -> AgendaSession:
-    """Edit a session's title, times, room, kind, topics, description or open questions."""
+    """Edit a session's title, times, room, kind, topics, experiences, text or questions."""
     visit = session.visit
     require_edit(actor, visit)
     allowed = {"title", "starts_at", "ends_at", "room", "description", "kind", "topics",
-               "open_questions"}
+               "open_questions", "experiences"}
     unknown = set(fields) - allowed
     if unknown:
         raise VisitError(_("Unbekannte Felder: %(names)s.", names=", ".join(sorted(unknown))))
@@ -437,6 +463,8 @@ def update_session(actor, session: AgendaSession, **fields) -> AgendaSession:
     clean = _session_fields(visit, fields, errors, current=session)
     if errors:
         raise VisitError(errors=errors)
+    if "experiences" in clean:
+        _set_experiences(session, clean.pop("experiences"))
     for key, value in clean.items():
         setattr(session, key, value)
     visit.updated_at = utcnow()
@@ -475,6 +503,23 @@ def move_session(actor, session: AgendaSession, offset: int) -> None:
 def _link_experiences(session: AgendaSession, experiences) -> None:
     session.experience_links = [AgendaSessionExperience(experience=experience, rank=rank)
                                 for rank, experience in enumerate(experiences)]
+
+
+def _set_experiences(session: AgendaSession, experiences) -> None:
+    """Replace the links in place: keep rows for experiences that stay, re-rank them."""
+    current = {link.experience_id: link for link in session.experience_links}
+    wanted = [experience.id for experience in experiences]
+    for experience_id, link in current.items():
+        if experience_id not in wanted:
+            session.experience_links.remove(link)
+    db.session.flush()
+    for rank, experience in enumerate(experiences):
+        link = current.get(experience.id)
+        if link is None:
+            session.experience_links.append(
+                AgendaSessionExperience(experience=experience, rank=rank))
+        else:
+            link.rank = rank
 
 
 def overlaps(visit: Visit) -> dict[int, list[AgendaSession]]:

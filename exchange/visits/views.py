@@ -20,6 +20,8 @@ All URLs of the visits domain:
   /besuche/<id>/dossier.pdf                             dossier as PDF
   /besuche/<id>.ics                                     iCalendar download
 """
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    request, url_for)
@@ -44,6 +46,8 @@ PER_PAGE = 20
 #: Upcoming visits shown on the dashboard and on city pages.
 SLOT_ITEMS = 5
 WHEN_CHOICES = ("upcoming", "past", "all")
+#: A new session is proposed right after the last one, one hour long.
+NEW_SESSION_LENGTH = timedelta(hours=1)
 
 
 @bp.app_context_processor
@@ -292,12 +296,12 @@ def _session_form(visit: Visit, session: AgendaSession | None):
     if request.method == "GET":
         if session is not None:
             form.topics.data = [topic.id for topic in session.topics]
+            form.experiences.data = "\n".join(e.slug for e in session.experiences)
         else:
             last = visit.sessions[-1] if visit.sessions else None
             start = last.ends_at if last and last.ends_at < visit.ends_at else visit.starts_at
             form.starts_at.data = start
-            form.ends_at.data = min(start + (last.ends_at - last.starts_at if last else
-                                             visit.ends_at - visit.starts_at), visit.ends_at)
+            form.ends_at.data = min(start + NEW_SESSION_LENGTH, visit.ends_at)
     return form
 
 
@@ -313,7 +317,7 @@ def new_session(visit_id: int):
                 current_user, visit, title=form.title.data, starts_at=form.starts_at.data,
                 ends_at=form.ends_at.data, room=form.room.data, kind=form.kind.data,
                 topics=form.topics.data, description=form.description.data,
-                open_questions=form.open_questions.data)
+                open_questions=form.open_questions.data, experiences=form.experience_slugs())
         except services.VisitError as error:
             db.session.rollback()
             _apply_errors(form, error)
@@ -338,7 +342,7 @@ def edit_session(visit_id: int, session_id: int):
                 current_user, session, title=form.title.data, starts_at=form.starts_at.data,
                 ends_at=form.ends_at.data, room=form.room.data, kind=form.kind.data,
                 topics=form.topics.data, description=form.description.data,
-                open_questions=form.open_questions.data)
+                open_questions=form.open_questions.data, experiences=form.experience_slugs())
         except services.VisitError as error:
             db.session.rollback()
             _apply_errors(form, error)

@@ -227,3 +227,26 @@ def test_upcoming_and_filters(planer_stuttgart, stuttgart, muenchen, make_city):
     assert list(db.session.scalars(services.visits_query(when="past"))) == [past]
     assert list(db.session.scalars(services.visits_query(status="cancelled"))) == [cancelled]
     assert list(db.session.scalars(services.visits_query(city=make_city("ulm", "Ulm")))) == []
+
+
+def test_session_experiences_are_chosen_and_ordered(planer_stuttgart, stuttgart, muenchen,
+                                                    max_muenchen, make_experience):
+    first = make_experience(max_muenchen, title="Erste Erfahrung")
+    second = make_experience(max_muenchen, title="Zweite Erfahrung")
+    draft = make_experience(max_muenchen, title="Entwurf", status="draft")
+    visit = _create(planer_stuttgart, muenchen, stuttgart)
+    session = services.add_session(planer_stuttgart, visit, title="Austausch",
+                                   starts_at=datetime(2027, 4, 20, 10),
+                                   ends_at=datetime(2027, 4, 20, 11),
+                                   experiences=[first.slug, second])
+    db.session.commit()
+    assert session.experiences == [first, second]
+    services.update_session(planer_stuttgart, session, experiences=[second.slug, first.slug])
+    db.session.commit()
+    db.session.expire_all()
+    assert session.experiences == [second, first]
+    with pytest.raises(VisitError) as caught:
+        services.update_session(planer_stuttgart, session, experiences=[draft.slug, "weg"])
+    assert f"{draft.slug}, weg" in caught.value.errors["experiences"]
+    db.session.rollback()
+    assert session.experiences == [second, first]

@@ -3,6 +3,7 @@ import io
 import re
 from datetime import datetime
 
+import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 from pypdf import PdfReader
@@ -75,12 +76,22 @@ def test_planner_journey(client, auth, demo):
     assert titles[1] == third.title and titles[2] == second.title
 
     # Edit a session so it overlaps the next one: saved, and flagged.
-    response = client.post(f"{base}/sitzungen/{second.id}/bearbeiten", data={
-        "title": "Innovation-Center mit Laborbesuch", "starts_at": "2027-04-20T10:00",
-        "ends_at": "2027-04-20T11:30", "room": "Innovation-Center, 3. OG",
-        "kind": "transfer_host_offers", "description": "Rundgang durch das Labor",
-        "open_questions": "- Wie wird das Labor finanziert?"})
+    edit_form = _text(client.get(f"{base}/sitzungen/{second.id}/bearbeiten"))
+    slugs = [e.slug for e in second.experiences]
+    assert slugs and slugs[0] in edit_form            # the linked experiences, pre-filled
+    edit = {"title": "Innovation-Center mit Laborbesuch", "starts_at": "2027-04-20T10:00",
+            "ends_at": "2027-04-20T11:30", "room": "Innovation-Center, 3. OG",
+            "kind": "transfer_host_offers", "description": "Rundgang durch das Labor",
+            "open_questions": "- Wie wird das Labor finanziert?",
+            "experiences": "\n".join(slugs + ["gibt-es-nicht"])}
+    response = client.post(f"{base}/sitzungen/{second.id}/bearbeiten", data=edit)
+    assert response.status_code == 400
+    assert "Unbekannte oder nicht veröffentlichte Erfahrungen: gibt-es-nicht" in _text(response)
+    edit["experiences"] = "\n".join(f"http://localhost/erfahrungen/{slug}" for slug in slugs)
+    response = client.post(f"{base}/sitzungen/{second.id}/bearbeiten", data=edit)
     assert response.status_code == 302
+    db.session.expire_all()
+    assert [e.slug for e in db.session.get(AgendaSession, second.id).experiences] == slugs
     page = _text(client.get(base))
     assert "Innovation-Center mit Laborbesuch" in page
     assert "Programmpunkte überschneiden sich zeitlich" in page
@@ -263,3 +274,25 @@ def test_dashboard_and_city_page_slots(client, auth, demo, april_visit):
     form = _text(client.get(f"/besuche/neu?gastgeber={nuernberg.id}"))
     assert f'<option selected value="{nuernberg.id}">' in form or \
         f'<option value="{nuernberg.id}" selected>' in form
+
+
+@pytest.fixture
+def csrf_on(app_config):
+    """Turn CSRF protection on for this test's app (it is off in tests by default)."""
+    app_config["WTF_CSRF_ENABLED"] = True
+
+
+def test_forms_carry_csrf_tokens(csrf_on, client, demo, april_visit):
+    login_page = _text(client.get("/login"))
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
+    response = client.post("/login", data={"email": "planer@stuttgart.example",
+                                           "password": DEMO_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    page = _text(client.get(f"/besuche/{april_visit.id}"))
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    url = f"/besuche/{april_visit.id}/agenda/vorschlag"
+    assert client.post(url, data={}).status_code == 400
+    assert db.session.get(Visit, april_visit.id).sessions == []
+    assert client.post(url, data={"csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Visit, april_visit.id).sessions
