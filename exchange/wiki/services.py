@@ -4,6 +4,12 @@ Every change appends a Revision (never rewrites one), keeps `Experience.title` e
 the current revision's title and records index work in the search outbox in the same
 transaction. Services flush; the caller commits.
 
+Two saves at nearly the same moment can both pass the checks on SQLite (which takes no
+row lock on reads); the loser's flush then hits a unique constraint (revision number or
+slug). A failed flush leaves the session unusable, so the service rolls it back and
+raises EditConflict (with the revision that won) or a WikiError for the slug, never a
+database error.
+
 `actor=None` stands for a trusted operator command (demo data, import): no permission
 check, no author. Views and the API always pass the logged-in user.
 """
@@ -180,8 +186,22 @@ def _enqueue(experience: Experience) -> None:
     enqueue(experience)
 
 
+def _violates(error: sa.exc.IntegrityError, constraint: str, sqlite_columns: str) -> bool:
+    """Whether `error` is the unique constraint `constraint` (PostgreSQL names it, SQLite
+    lists the columns)."""
+    text = str(error.orig)
+    return constraint in text or f"UNIQUE constraint failed: {sqlite_columns}" in text
+
+
+def _current_revision_after_lost_race(experience_id: int) -> Revision:
+    """After a rollback: the revision that is current now (the one that won the race)."""
+    experience = db.session.get(Experience, experience_id, populate_existing=True)
+    return experience.current_revision
+
+
 def _append_revision(actor, experience: Experience, title: str, body: str, summary: str,
                      restored_from: Revision | None = None) -> Revision:
+    experience_id = experience.id  # attributes cannot be read after a failed flush
     number = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.max(Revision.number), 0))
         .where(Revision.experience_id == experience.id)
@@ -191,7 +211,15 @@ def _append_revision(actor, experience: Experience, title: str, body: str, summa
                         summary=summary, author=actor, created_at=now,
                         restored_from_id=restored_from.id if restored_from else None)
     db.session.add(revision)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as error:
+        if experience_id is None or not _violates(
+                error, "uq_revisions_experience_id_number",
+                "revisions.experience_id, revisions.number"):
+            raise
+        db.session.rollback()
+        raise EditConflict(_current_revision_after_lost_race(experience_id)) from None
     experience.current_revision = revision
     experience.title = title
     experience.updated_at = now
@@ -229,7 +257,15 @@ def create_experience(actor, city, title, body, kind="lesson_learned", topics=()
                             created_at=now, updated_at=now)
     experience.topics = topic_list
     db.session.add(experience)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as error:
+        if not _violates(error, "uq_experiences_slug", "experiences.slug"):
+            raise
+        # Someone created a page with this slug since the check above.
+        db.session.rollback()
+        raise WikiError(errors={"slug": _("Die Kurz-URL „%(slug)s“ ist schon vergeben.",
+                                          slug=slug)}) from None
     _append_revision(actor, experience, title, body,
                      summary or _("Erste Fassung"))
     _set_status(experience, status)

@@ -1,0 +1,199 @@
+"""Near-simultaneous saves: one wins, the other gets the conflict page, 409 or a form error.
+
+Each test makes a rival save run to its commit while the main request is between its
+checks and its first write (in a `before_flush` hook), in another thread with its own
+app context, session and connection. On SQLite nothing locks the experience there, so
+the main request's revision number or slug then collides with the rival's (the unique
+constraint fires, which used to be a 500). On PostgreSQL the main request already holds
+the experience row lock, so the rival edit waits for it and is the one that loses.
+"""
+import threading
+
+import pytest
+import sqlalchemy as sa
+from flask import g
+
+from exchange.extensions import db
+from exchange.wiki import services
+from exchange.wiki.models import Experience, Revision
+
+from .test_views import form_data
+
+
+@pytest.fixture
+def logged_in_client(app, client):
+    """A further test client (its own cookies) logged in as `user`."""
+    def make(user):
+        other = app.test_client()
+        g.pop("_login_user", None)
+        with other.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return other
+
+    return make
+
+
+@pytest.fixture
+def rival_during_flush(app):
+    """rival_during_flush(model, send, wait): run `send()` once the main session flushes
+    a new `model` row; `wait=False` lets the rival finish only after the main request.
+
+    Returns a list that receives the rival's response (or exception).
+    """
+    outcome = []
+    state = {"thread": None}
+    main = threading.get_ident()
+
+    def arm(model, send, wait=True):
+        def run():
+            try:
+                with app.app_context():
+                    outcome.append(send())
+            except Exception as error:  # reported by the test, not lost in the thread
+                outcome.append(error)
+
+        def before_flush(session, _context, _instances):
+            if state["thread"] is not None or threading.get_ident() != main:
+                return
+            if not any(isinstance(obj, model) for obj in session.new):
+                return
+            state["thread"] = threading.Thread(target=run)
+            state["thread"].start()
+            if wait:
+                state["thread"].join()
+
+        sa.event.listen(sa.orm.Session, "before_flush", before_flush)
+        arm.listener = before_flush
+        return outcome
+
+    def finish():
+        if state["thread"] is not None:
+            state["thread"].join()
+
+    arm.finish = finish
+    yield arm
+    if getattr(arm, "listener", None) is not None:
+        sa.event.remove(sa.orm.Session, "before_flush", arm.listener)
+    finish()
+
+
+def _rival_waits_for_row_lock() -> bool:
+    """PostgreSQL's row lock makes a second editor wait; SQLite takes no lock on reads."""
+    return db.engine.dialect.name == "postgresql"
+
+
+def test_simultaneous_edits_in_the_browser_one_saves_one_gets_conflict_page(
+        client, login, logged_in_client, rival_during_flush, anna, cdo_stuttgart,
+        make_experience):
+    experience = make_experience(anna, body="Erste Fassung.")
+    slug, base = experience.slug, experience.current_revision_id
+    rival = logged_in_client(cdo_stuttgart)
+    outcome = rival_during_flush(
+        Revision,
+        lambda: rival.post(f"/erfahrungen/{slug}/bearbeiten", data=form_data(
+            title=experience.title, body="Fassung des CDO.", base_revision=str(base))),
+        wait=not _rival_waits_for_row_lock())
+    login(anna)
+    mine = client.post(f"/erfahrungen/{slug}/bearbeiten", data=form_data(
+        title=experience.title, body="Fassung von Anna.", base_revision=str(base)))
+    rival_during_flush.finish()
+    (theirs,) = outcome
+    assert not isinstance(theirs, Exception), theirs
+
+    statuses = sorted([mine.status_code, theirs.status_code])
+    assert statuses == [200, 302], statuses  # never a 500
+    loser = mine if mine.status_code == 200 else theirs
+    assert "Bearbeitungskonflikt" in loser.text and "NICHT gespeichert" in loser.text
+    winner_text = "Fassung von Anna." if loser is theirs else "Fassung des CDO."
+    loser_text = "Fassung des CDO." if loser is theirs else "Fassung von Anna."
+    assert loser_text in loser.text  # the loser's text is still in the form
+
+    db.session.expire_all()
+    experience = db.session.get(Experience, experience.id)
+    assert [r.number for r in experience.revisions] == [1, 2]
+    assert experience.body == winner_text
+    assert f'name="base_revision" type="hidden" value="{experience.current_revision_id}"' \
+        in loser.text
+
+
+def test_simultaneous_api_updates_one_saves_one_gets_409(
+        client, login, logged_in_client, rival_during_flush, anna, cdo_stuttgart,
+        make_experience):
+    experience = make_experience(anna, body="Erste Fassung.")
+    slug, base = experience.slug, experience.current_revision_id
+    rival = logged_in_client(cdo_stuttgart)
+    outcome = rival_during_flush(
+        Revision,
+        lambda: rival.put(f"/api/v1/experiences/{slug}",
+                          json={"base_revision": base, "body": "Fassung des CDO."}),
+        wait=not _rival_waits_for_row_lock())
+    login(anna)
+    mine = client.put(f"/api/v1/experiences/{slug}",
+                      json={"base_revision": base, "body": "Fassung von Anna."})
+    rival_during_flush.finish()
+    (theirs,) = outcome
+    assert not isinstance(theirs, Exception), theirs
+
+    statuses = sorted([mine.status_code, theirs.status_code])
+    assert statuses == [200, 409], statuses
+    winner, loser = (mine, theirs) if mine.status_code == 200 else (theirs, mine)
+    assert loser.json["current_revision"] == winner.json["revision"]
+    assert loser.json["experience"]["body"] == winner.json["body"]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Revision)
+                             .where(Revision.experience_id == experience.id)) == 2
+
+
+def test_simultaneous_creates_with_the_same_slug_give_a_form_error(
+        client, login, logged_in_client, rival_during_flush, anna, cdo_stuttgart):
+    rival = logged_in_client(cdo_stuttgart)
+    title = "Digitalisierungslotsen in jedem Amt"
+    outcome = rival_during_flush(
+        Experience,
+        lambda: rival.post("/erfahrungen/neu", data=form_data(title=title,
+                                                              body="Text des CDO.")))
+    login(anna)
+    mine = client.post("/erfahrungen/neu", data=form_data(title=title, body="Text von Anna."))
+    (theirs,) = outcome
+    assert not isinstance(theirs, Exception), theirs
+
+    # No lock guards a new slug on either database: the rival commits first.
+    assert theirs.status_code == 302
+    assert mine.status_code == 200
+    assert "ist schon vergeben" in mine.text
+    assert "Text von Anna." in mine.text
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(Experience.slug)).all() == [
+        "digitalisierungslotsen-in-jedem-amt"]
+    # Sending the form again picks the next free slug.
+    again = client.post("/erfahrungen/neu", data=form_data(title=title, body="Text von Anna."))
+    assert again.status_code == 302
+    assert again.headers["Location"].endswith("/erfahrungen/digitalisierungslotsen-in-jedem-amt-2")
+
+
+def test_service_reports_a_lost_revision_race_as_edit_conflict(app, rival_during_flush, anna,
+                                                                cdo_stuttgart,
+                                                                make_experience):
+    experience = make_experience(anna, body="Erste Fassung.")
+    experience_id, base = experience.id, experience.current_revision_id
+    if _rival_waits_for_row_lock():
+        pytest.skip("PostgreSQL: the row lock makes the rival wait; the HTTP tests cover it")
+
+    def rival_save():
+        other = db.session.get(Experience, experience_id)
+        services.update_experience(db.session.get(type(cdo_stuttgart), cdo_stuttgart.id),
+                                   other, base, body="Fassung des CDO.")
+        db.session.commit()
+        return other.current_revision_id
+
+    outcome = rival_during_flush(Revision, rival_save)
+    with pytest.raises(services.EditConflict) as raised:
+        services.update_experience(anna, experience, base, body="Fassung von Anna.")
+    (rival_revision,) = outcome
+    assert raised.value.current.id == rival_revision
+    assert raised.value.current.body == "Fassung des CDO."
+    # The session is usable again (rolled back), and nothing of the loser was kept.
+    db.session.commit()
+    assert [r.body for r in db.session.get(Experience, experience_id).revisions] == [
+        "Erste Fassung.", "Fassung des CDO."]
