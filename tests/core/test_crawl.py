@@ -1,0 +1,223 @@
+"""Crawl the whole site as each kind of demo user: no 5xx, every page has a title and a heading.
+
+The demo data is loaded and completed with one joint project and one planned visit (with
+an agenda session), so the project, visit, dossier and calendar pages are reached too.
+Each user starts at "/" and follows every same-site link with GET. PDF, iCalendar and
+API responses are fetched but not parsed. The crawl is bounded: at most
+`MAX_PAGES` pages per user, a few query-string variants per path, and only a sample of
+the ~600 OZG topic pages.
+"""
+import logging
+import traceback
+from collections import deque
+from datetime import datetime
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from exchange.extensions import db
+
+DEMO_PASSWORD = "exchange-demo"
+#: Upper bound of pages fetched per user, so the crawl stays a few seconds per user.
+MAX_PAGES = 400
+#: Query-string variants followed per path (facets and pagination multiply quickly).
+MAX_VARIANTS_PER_PATH = 6
+#: OZG topic pages followed per user; they share one template, a sample finds its bugs.
+MAX_OZG_TOPIC_PAGES = 12
+#: Paths never followed: they change the session (logout, language) or are assets.
+SKIPPED_PREFIXES = ("/logout", "/lang/", "/static/")
+#: Responses that are fetched but not parsed as HTML.
+UNPARSED_SUFFIXES = (".pdf", ".ics")
+
+#: What people type into the search box in the header (a GET form, not a link).
+SEARCHES = ["/suche?q=eAkte", "/suche?q=Digital+MoverS", "/suche?q=", "/suche?q=%22OZG",
+            "/suche?q=xyzzy+nichts"]
+
+#: Links that end in a 4xx and are reported to their page's owner, per user: (page
+#: prefix, target prefix). Remove an entry when its bug is fixed.
+KNOWN_BAD_LINKS = {
+    # templates/visits/show.html offers planners "Projekt zu … vorschlagen", but only
+    # city admins may open /projekte/neu (403).
+    "planer@stuttgart.example": [("/besuche/", "/projekte/neu")],
+}
+
+USERS = [
+    "anna@stuttgart.example",
+    "cdo@stuttgart.example",
+    "planer@stuttgart.example",
+    "admin@city-exchange.example",
+]
+
+
+class PageParser(HTMLParser):
+    """Collects the <title> text, whether an <h1> exists and every <a href>."""
+
+    def __init__(self):
+        super().__init__()
+        self.title = ""
+        self.h1_count = 0
+        self.links: list[str] = []
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "title":
+            self._in_title = True
+        elif tag == "h1":
+            self.h1_count += 1
+        elif tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.links.append(href)
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+
+@pytest.fixture
+def demo_site(app):
+    """Demo data plus a joint project (Stuttgart invites München) and a planned visit."""
+    from exchange.auth.models import User
+    from exchange.cities.models import City
+    from exchange.demo import load_demo
+    from exchange.projects.services import propose_project
+    from exchange.visits.services import add_session, create_visit
+    from exchange.wiki.models import Experience
+    from exchange.wiki.services import create_experience, update_experience
+
+    load_demo()
+    db.session.commit()
+
+    def city(slug):
+        return db.session.scalar(sa.select(City).where(City.slug == slug))
+
+    def user(email):
+        return db.session.scalar(sa.select(User).where(User.email == email))
+
+    propose_project(user("cdo@stuttgart.example"), "Gemeinsames Lotsen-Netzwerk",
+                    "Wir bauen ein Netzwerk der Digitalisierungslotsen auf.",
+                    ["digitalisierungslotsen"], ["muenchen"])
+    visit = create_visit(
+        user("planer@stuttgart.example"), title="Besuch des CDO aus München",
+        host_city=city("stuttgart"), visiting_city=city("muenchen"),
+        starts_at=datetime(2026, 12, 8, 9, 30), ends_at=datetime(2026, 12, 8, 17, 0),
+        place="Rathaus Stuttgart", status="planned", topics=["digitalisierungslotsen"],
+        members=[{"user": "cdo@stuttgart.example", "role": "Gastgeber", "side": "host"},
+                 {"user": "cdo@muenchen.example", "role": "CDO"}])
+    add_session(user("planer@stuttgart.example"), visit, title="Digital MoverS im Amt",
+                starts_at=datetime(2026, 12, 8, 10, 0), ends_at=datetime(2026, 12, 8, 11, 0),
+                topics=["digitalisierungslotsen"])
+    lotsen = db.session.scalar(sa.select(Experience).where(
+        Experience.slug == "digitalisierungslotsen-in-jedem-amt"))
+    update_experience(user("anna@stuttgart.example"), lotsen, lotsen.current_revision_id,
+                      body=lotsen.body + "\n\nNachtrag: Inzwischen gibt es 120 Lotsen.",
+                      summary="Nachtrag")
+    create_experience(user("anna@stuttgart.example"), city("stuttgart"),
+                      "Entwurf: Chatbot im Bürgerbüro", "Noch nicht fertig.", status="draft")
+    db.session.commit()
+
+
+def _normalise(base: str, href: str) -> str | None:
+    """The local path?query for a link, or None when it leaves the site or is skipped."""
+    url = urldefrag(urljoin(base, href))[0]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.netloc not in ("localhost", ""):
+        return None
+    if not parts.path or parts.path.startswith(SKIPPED_PREFIXES):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def crawl(client, caplog) -> tuple[list[str], list[str], int]:
+    """Breadth-first crawl from "/".
+
+    Returns the broken pages (5xx, no title, no heading), the links that end in a 4xx
+    and the number of pages fetched.
+    """
+    problems: list[str] = []
+    bad_links: list[str] = []
+    seen: set[str] = {"/"}
+    variants: dict[str, int] = {}
+    ozg_pages = 0
+    queue = deque([("/", "(start)")] + [(url, "(search box)") for url in SEARCHES])
+    seen.update(SEARCHES)
+    fetched = 0
+    while queue and fetched < MAX_PAGES:
+        url, referrer = queue.popleft()
+        caplog.clear()
+        try:
+            response = client.get(url)
+        except Exception:  # noqa: BLE001 - report every crash, not just the first
+            problems.append(f"{url} (linked from {referrer}): exception\n{traceback.format_exc()}")
+            continue
+        fetched += 1
+        if 400 <= response.status_code < 500 and referrer.startswith("/"):
+            bad_links.append(f"{referrer} links to {url}: {response.status_code}")
+        if response.status_code >= 500:
+            logged = [record for record in caplog.records if record.exc_info]
+            detail = ("".join(traceback.format_exception(*logged[-1].exc_info))
+                      if logged else response.get_data(as_text=True)[:500])
+            problems.append(f"{url} (linked from {referrer}): {response.status_code}\n{detail}")
+            continue
+        path = urlsplit(url).path
+        links = [response.location] if response.status_code in (301, 302, 303, 307, 308) else []
+        if not links and (response.mimetype != "text/html" or path.startswith("/api/")
+                or path.endswith(UNPARSED_SUFFIXES)):
+            continue
+        if not links:
+            parser = PageParser()
+            parser.feed(response.get_data(as_text=True))
+            if not parser.title.strip():
+                problems.append(f"{url} (linked from {referrer}): no <title>")
+            if parser.h1_count == 0:
+                problems.append(f"{url} (linked from {referrer}): no <h1>")
+            links = parser.links
+        for href in links:
+            target = _normalise("http://localhost" + url, href)
+            if target is None or target in seen:
+                continue
+            target_path = urlsplit(target).path
+            if "?" in target:
+                if variants.get(target_path, 0) >= MAX_VARIANTS_PER_PATH:
+                    continue
+                variants[target_path] = variants.get(target_path, 0) + 1
+            if target_path.startswith("/themen/ozg-") and "?" not in target:
+                if ozg_pages >= MAX_OZG_TOPIC_PAGES:
+                    continue
+                ozg_pages += 1
+            seen.add(target)
+            queue.append((target, url))
+    return problems, bad_links, fetched
+
+
+@pytest.mark.parametrize("email", USERS)
+def test_crawl_as_demo_user(demo_site, client, auth, caplog, email):
+    """Every page a demo user reaches by links renders (no 5xx, a <title>, an <h1>) and
+    no link leads to a page that refuses them (4xx)."""
+    caplog.set_level(logging.ERROR)
+    response = auth.login(email, DEMO_PASSWORD)
+    assert response.status_code == 302, f"login as {email} failed"
+    problems, bad_links, fetched = crawl(client, caplog)
+    assert fetched > 100, f"only {fetched} pages reached as {email}"
+    assert not problems, f"{len(problems)} problem(s) as {email}:\n\n" + "\n\n".join(problems)
+    known = KNOWN_BAD_LINKS.get(email, ())
+    unexpected = [link for link in bad_links
+                  if not any(link.startswith(page) and f" links to {target}" in link
+                             for page, target in known)]
+    assert not unexpected, f"links ending in 4xx as {email}:\n" + "\n".join(unexpected)
+
+
+def test_crawl_anonymous(demo_site, client, caplog):
+    """Without a login the crawl ends at the login and registration pages, all intact."""
+    caplog.set_level(logging.ERROR)
+    problems, bad_links, fetched = crawl(client, caplog)
+    assert 3 <= fetched < 30, f"{fetched} pages reached without a login"
+    assert not problems, f"{len(problems)} problem(s):\n\n" + "\n\n".join(problems)
+    assert not bad_links, "\n".join(bad_links)
+
