@@ -140,3 +140,8 @@ def can_write_project_report(user: User | None, project) -> bool:
         return True
     participant = project.participant(user.city)
     return participant is not None and participant.response == "accepted"
+
+
+def can_choose_project_city(user: User | None) -> bool:
+    """Platform admins propose projects on behalf of any city (they may have none)."""
+    return is_member(user) and user.is_admin
