@@ -125,9 +125,11 @@ def _string(data: dict, field: str, default=None, required=False):
     return value
 
 
-def _string_list(data: dict, field: str) -> list[str]:
-    """A list of strings (slugs) from the body."""
-    value = data.get(field, [])
+def _string_list(data: dict, field: str, default=()) -> list[str] | None:
+    """A list of strings (slugs) from the body; `default` (a copy) when it is missing."""
+    if field not in data:
+        return list(default) if default is not None else None
+    value = data[field]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ApiError(422, f"field {field!r} must be a list of slugs")
     return value
@@ -182,6 +184,32 @@ def create_project():
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_project", project_id=project.id)
     return response
+
+
+#: Fields `PATCH /projects/<id>` changes; the state has its own endpoint (/transition).
+EDITABLE_FIELDS = ("title", "description", "topics")
+
+
+@bp.route("/projects/<int:project_id>", methods=["PATCH"])
+@api_view
+def update_project(project_id: int):
+    """Change title, description and/or topics while draft, proposed or active."""
+    project = _load(project_id)
+    data = json_body()
+    unknown = sorted(set(data) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ApiError(422, f"cannot change {', '.join(map(repr, unknown))} here; "
+                       f"send any of {', '.join(EDITABLE_FIELDS)}")
+    if not data:
+        raise ApiError(422, f"nothing to change; send any of {', '.join(EDITABLE_FIELDS)}")
+    for field, value in data.items():
+        if value is None:
+            raise ApiError(422, f"field {field!r} must not be null")
+    _call(services.update_project, current_user, project,
+          title=_string(data, "title"), description=_string(data, "description"),
+          topics=_string_list(data, "topics", default=None))
+    db.session.commit()
+    return jsonify(project_json(project, detail=True))
 
 
 @bp.route("/projects/<int:project_id>/respond", methods=["POST"])

@@ -1,4 +1,4 @@
-"""Forms of the projects domain: proposal, answer, comment, invitation, plain actions."""
+"""Forms of the projects domain: proposal, editing, answer, comment, invitation, actions."""
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,8 +13,8 @@ from .services import MAX_TEXT, MAX_TITLE
 FINE_GRAINED_OZG_KEYS = ("lebenslage:", "leistung:")
 
 
-class ProjectForm(FlaskForm):
-    """Propose a joint project (or keep it as a draft)."""
+class ProjectTextForm(FlaskForm):
+    """Title, description and topics of a project (editing an existing one)."""
 
     title = StringField(_l("Titel"), validators=[
         DataRequired(_l("Bitte geben Sie einen Titel an.")), Length(max=MAX_TITLE)])
@@ -22,6 +22,12 @@ class ProjectForm(FlaskForm):
                                 validators=[Optional(), Length(max=MAX_TEXT)])
     # The service checks topics and cities and explains refusals in German.
     topics = SelectMultipleField(_l("Themen"), validate_choice=False)
+
+
+class ProjectForm(ProjectTextForm):
+    """Propose a joint project (or keep it as a draft); platform admins pick the city."""
+
+    city = SelectField(_l("Für Stadt"), validate_choice=False)
     invited_cities = SelectMultipleField(_l("Eingeladene Städte"), validate_choice=False)
     propose = SubmitField(_l("Vorschlag absenden"))
     save_draft = SubmitField(_l("Als Entwurf speichern"))

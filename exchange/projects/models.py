@@ -14,7 +14,7 @@ ROLES = ("initiator", "invited")
 RESPONSES = ("pending", "accepted", "declined")
 #: What the history of a project records.
 EVENT_KINDS = ("created", "proposed", "invited", "accepted", "declined", "commented",
-               "activated", "rejected", "completed", "withdrawn", "report")
+               "activated", "rejected", "completed", "withdrawn", "report", "edited")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

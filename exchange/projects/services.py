@@ -350,6 +350,53 @@ def _require_manage(actor: User, project: Project) -> None:
             city=project.initiator_city.name))
 
 
+def check_editable(actor: User, project: Project) -> None:
+    """Refuse editing unless the actor steers the project and it is not finished yet."""
+    _require_manage(actor, project)
+    if project.state not in states.EDITABLE_STATES:
+        raise ProjectConflict(_("Ein Projekt im Zustand „%(state)s“ kann nicht mehr "
+                                "bearbeitet werden.", state=states.STATE_LABELS[project.state]))
+
+
+def update_project(actor: User, project: Project, *, title=None, description=None,
+                   topics=None) -> Project:
+    """Change title, description and/or topics (None keeps a field); records "edited" once.
+
+    Everything is checked before anything changes; saving the same text records nothing.
+    The other participating cities' admins are told unless the project is still a draft.
+    """
+    _lock(project)
+    check_editable(actor, project)
+    changes = {}
+    if title is not None:
+        title = _clean_title(title)
+        if title != project.title:
+            changes["title"] = title
+    if description is not None:
+        description = _clean_text(description, _("Die Beschreibung"))
+        if description != project.description:
+            changes["description"] = description
+    if topics is not None:
+        topic_rows = resolve_topics(topics)
+        if {topic.id for topic in topic_rows} != {topic.id for topic in project.topics}:
+            changes["topics"] = topic_rows
+    if not changes:
+        return project
+    for field, value in changes.items():
+        setattr(project, field, value)
+    _event(project, "edited", actor, city=actor.city)
+    db.session.flush()
+    if project.state != "draft":
+        _notify_each(
+            city_admins(_participating_cities(project), exclude=actor), "update",
+            project_link(project),
+            lambda: _("Projekt „%(title)s“ wurde geändert", title=project.title),
+            lambda: _("Titel, Beschreibung oder Themen des gemeinsamen Projekts wurden "
+                      "geändert."),
+        )
+    return project
+
+
 def invite_city(actor: User, project: Project, city) -> ProjectParticipant:
     """Invite one more city; it is told at once unless the project is still a draft."""
     _lock(project)

@@ -31,6 +31,9 @@ MANUAL_TARGETS = ("proposed", "completed", "withdrawn")
 ANSWERABLE_STATES = ("proposed", "active")
 #: States in which the initiator may invite further cities.
 INVITABLE_STATES = ("draft", "proposed", "active")
+#: States in which the initiator may still change title, description and topics; a
+#: finished project keeps the text the cities answered to and reported on.
+EDITABLE_STATES = ("draft", "proposed", "active")
 #: Comments stay possible on finished projects (lessons learned), but not on withdrawn ones.
 COMMENTABLE_STATES = ("draft", "proposed", "active", "declined", "completed")
 #: Finished states: nothing but comments (and the report) happens any more.

@@ -1,4 +1,4 @@
-"""Pages of joint projects and the inbox: /projekte, /projekte/<id>, /postfach."""
+"""Pages of joint projects and the inbox: /projekte, /projekte/<id>[/bearbeiten], /postfach."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -7,8 +7,8 @@ from ..auth import permissions
 from ..core.hooks import slot
 from ..extensions import db
 from . import services, states
-from .forms import (ActionForm, CommentForm, InviteForm, ProjectForm, ResponseForm,
-                    city_choices, topic_choices)
+from .forms import (ActionForm, CommentForm, InviteForm, ProjectForm, ProjectTextForm,
+                    ResponseForm, city_choices, topic_choices)
 
 bp = Blueprint("projects", __name__)
 
@@ -67,16 +67,21 @@ def index():
     return render_template(
         "projects/index.html", projects=pagination.items, pagination=pagination, scope=scope,
         state=state, states=states.STATES,
-        can_propose=permissions.can_propose_project(current_user, current_user.city),
+        can_propose=(permissions.can_propose_project(current_user, current_user.city)
+                     or permissions.can_choose_project_city(current_user)),
     )
 
 
 @bp.route("/projekte/neu", methods=["GET", "POST"])
 @login_required
 def new():
-    """Propose a joint project; ?partner=<city>&topic=<topic> prefill it from a match."""
+    """Propose a joint project; ?partner=<city>&topic=<topic> prefill it from a match.
+
+    Platform admins choose the city the project is for (they may belong to none).
+    """
     city = current_user.city
-    if not permissions.can_propose_project(current_user, city):
+    choose_city = permissions.can_choose_project_city(current_user)
+    if not (choose_city or permissions.can_propose_project(current_user, city)):
         flash(_("Nur die Administration einer Stadt kann gemeinsame Projekte vorschlagen."),
               "error")
         abort(403)
@@ -84,18 +89,26 @@ def new():
     partner = request.values.get("partner") or ""
     prefill_topic = request.args.get("topic") or ""
     form.topics.choices = topic_choices(selected=[prefill_topic, *(form.topics.data or [])])
-    form.invited_cities.choices = city_choices(exclude_ids=[city.id])
+    if choose_city:
+        form.city.choices = [("", "–")] + city_choices()
+        form.invited_cities.choices = city_choices()
+    else:
+        del form.city
+        form.invited_cities.choices = city_choices(exclude_ids=[city.id])
     if request.method == "GET":
         if partner:
             form.invited_cities.data = [partner]
         if prefill_topic:
             form.topics.data = [prefill_topic]
+        if choose_city and city is not None:
+            form.city.data = city.slug
     if form.validate_on_submit():
         try:
             project = services.propose_project(
                 current_user, form.title.data, form.description.data, form.topics.data,
                 form.invited_cities.data, from_match_city=partner or None,
-                submit=not form.save_draft.data)
+                submit=not form.save_draft.data,
+                city=(form.city.data or None) if choose_city else None)
         except services.ProjectError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
@@ -132,9 +145,42 @@ def show(project_id: int):
         comment_form=(CommentForm() if permissions.can_comment_project(current_user, project)
                       and project.state in states.COMMENTABLE_STATES else None),
         invite_form=invite_form, action_form=ActionForm(),
+        can_edit=can_manage and project.state in states.EDITABLE_STATES,
         can_write_report=(project.state == "completed"
                           and permissions.can_write_project_report(current_user, project)),
     )
+
+
+@bp.route("/projekte/<int:project_id>/bearbeiten", methods=["GET", "POST"])
+@login_required
+def edit(project_id: int):
+    """Change title, description and topics while the project is not finished."""
+    project = _load(project_id)
+    try:
+        services.check_editable(current_user, project)
+    except (services.ProjectError, services.ProjectPermissionError) as error:
+        return _refused(error, project)
+    form = ProjectTextForm(obj=project)
+    current_topics = [topic.slug for topic in project.topics]
+    form.topics.choices = topic_choices(selected=[*current_topics, *(form.topics.data or [])])
+    if request.method == "GET":
+        form.topics.data = current_topics
+    if form.validate_on_submit():
+        try:
+            services.update_project(current_user, project, title=form.title.data,
+                                    description=form.description.data or "",
+                                    topics=form.topics.data or [])
+        except (services.ProjectConflict, services.ProjectPermissionError) as error:
+            return _refused(error, project)
+        except services.ProjectError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Das Projekt wurde gespeichert."), "success")
+            return redirect(url_for("projects.show", project_id=project.id), code=303)
+    return render_template("projects/edit.html", form=form, project=project), (
+        422 if form.errors or form.form_errors else 200)
 
 
 @bp.route("/projekte/<int:project_id>/antwort", methods=["POST"])

@@ -135,7 +135,7 @@ def upgrade():
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.CheckConstraint(
             "kind IN ('created', 'proposed', 'invited', 'accepted', 'declined', 'commented', "
-            "'activated', 'rejected', 'completed', 'withdrawn', 'report')",
+            "'activated', 'rejected', 'completed', 'withdrawn', 'report', 'edited')",
             name=op.f('ck_project_events_kind_known')),
         sa.ForeignKeyConstraint(['actor_id'], ['users.id'],
                                 name=op.f('fk_project_events_actor_id_users')),

@@ -148,6 +148,76 @@ def test_staff_cannot_open_the_proposal_form(client, login, anna):
     assert client.get("/projekte/neu").status_code == 403
 
 
+def _select(html, name):
+    """The options of the <select name=...>: [(value, selected)]."""
+    block = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    if block is None:
+        return None
+    return [(re.search(r'value="([^"]*)"', option).group(1), "selected" in option)
+            for option in re.findall(r"<option[^>]*>", block.group(1))]
+
+
+def test_city_admins_get_no_city_select(client, login, cdo_stuttgart, muenchen):
+    login(cdo_stuttgart)
+    html = _text(client.get("/projekte/neu"))
+    assert _select(html, "city") is None and "Für Stuttgart" in html
+    assert "stuttgart" not in [value for value, _ in _select(html, "invited_cities")]
+
+
+def test_platform_admin_without_city_proposes_for_a_chosen_city(client, login, admin,
+                                                                stuttgart, muenchen, topics,
+                                                                cdo_stuttgart, cdo_muenchen):
+    login(admin)
+    assert "/projekte/neu" in _text(client.get("/projekte"))
+    page = client.get("/projekte/neu")
+    assert page.status_code == 200
+    html = _text(page)
+    assert "Für Stadt" in html
+    assert _select(html, "city") == [("", False), ("muenchen", False), ("stuttgart", False)]
+
+    # Without a city the service asks for one; nothing is stored.
+    response = client.post("/projekte/neu", data={
+        "title": "Plattformprojekt", "city": "", "invited_cities": ["muenchen"], "propose": "1"})
+    assert response.status_code == 422
+    assert "für welche Stadt Sie das Projekt vorschlagen" in _text(response)
+    assert _counts() == [0, 0, 0, 0]
+
+    response = client.post("/projekte/neu", data={
+        "title": "Plattformprojekt", "city": "stuttgart", "invited_cities": ["muenchen"],
+        "topics": ["eakte"], "propose": "1"})
+    assert response.status_code == 303
+    project = db.session.scalar(sa.select(Project))
+    assert project.initiator_city.slug == "stuttgart" and project.state == "proposed"
+    assert project.created_by_id == admin.id
+    assert [(p.city.slug, p.role) for p in project.participants] == [
+        ("stuttgart", "initiator"), ("muenchen", "invited")]
+    # Munich's admin is invited; Stuttgart's admin (the initiator) steers it.
+    assert db.session.scalar(sa.select(Notification.kind).where(
+        Notification.user_id == cdo_muenchen.id)) == "invitation"
+    login(cdo_stuttgart)
+    assert "Zurückziehen" in _text(client.get(f"/projekte/{project.id}"))
+
+
+def test_platform_admin_cannot_invite_the_chosen_city_itself(client, login, admin, stuttgart,
+                                                            muenchen):
+    login(admin)
+    response = client.post("/projekte/neu", data={
+        "title": "X", "city": "stuttgart", "invited_cities": ["stuttgart"], "propose": "1"})
+    assert response.status_code == 422
+    assert "Ihre eigene Stadt können Sie nicht einladen" in _text(response)
+    response = client.post("/projekte/neu", data={
+        "title": "X", "city": "atlantis", "invited_cities": ["muenchen"], "propose": "1"})
+    assert response.status_code == 422
+    assert "Unbekannte Stadt: atlantis" in _text(response)
+    assert _counts() == [0, 0, 0, 0]
+
+
+def test_platform_admin_with_a_city_gets_it_preselected(client, login, make_user, stuttgart,
+                                                       muenchen):
+    login(make_user("it@stuttgart.example", city=stuttgart, is_admin=True))
+    assert ("stuttgart", True) in _select(_text(client.get("/projekte/neu")), "city")
+
+
 def test_drafts_are_hidden_from_other_cities(client, login, cdo_stuttgart, cdo_muenchen, muenchen):
     draft = services.propose_project(cdo_stuttgart, "Geheimer Entwurf", "", [], [muenchen],
                                      submit=False)
