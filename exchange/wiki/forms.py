@@ -2,8 +2,8 @@
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (HiddenField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (HiddenField, SelectChoice, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.validators import Length, Optional
 
 from ..extensions import db
@@ -20,8 +20,8 @@ KIND_LABELS = {
 STATUS_LABELS = {"draft": _l("Entwurf"), "published": _l("Veröffentlicht")}
 
 
-def topic_choices() -> list[tuple[str, str]]:
-    """All topics as (slug, label), in tree order with indentation by depth."""
+def topic_choices() -> list[SelectChoice]:
+    """All topics as options (value: slug), in tree order with indentation by depth."""
     from ..cities.models import Topic
 
     topics = db.session.scalars(sa.select(Topic).order_by(Topic.name_de)).all()
@@ -35,13 +35,13 @@ def topic_choices() -> list[tuple[str, str]]:
             if topic.id in seen:
                 continue
             seen.add(topic.id)
-            choices.append((topic.slug, "\u2003" * depth + topic.name_de))
+            choices.append(SelectChoice(topic.slug, "\u2003" * depth + topic.name_de))
             walk(topic.id, depth + 1)
 
     walk(None, 0)
     for topic in topics:  # anything unreachable (a broken tree) still shows
         if topic.id not in seen:
-            choices.append((topic.slug, topic.name_de))
+            choices.append(SelectChoice(topic.slug, topic.name_de))
     return choices
 
 
@@ -50,14 +50,16 @@ class ExperienceForm(FlaskForm):
 
     title = StringField(_l("Titel"), validators=[Length(max=MAX_TITLE)])
     slug = StringField(_l("Kurz-URL (optional)"), validators=[Optional(), Length(max=120)])
-    kind = SelectField(_l("Art"), choices=[(kind, KIND_LABELS[kind]) for kind in KINDS])
+    kind = SelectField(_l("Art"), choices=[SelectChoice(kind, KIND_LABELS[kind])
+                                           for kind in KINDS])
     topics = SelectMultipleField(_l("Themen"), choices=[], validate_choice=False)
     body = TextAreaField(_l("Text (Markdown)"), validators=[Length(max=MAX_BODY)])
     contact_name = StringField(_l("Ansprechperson"), validators=[Length(max=MAX_CONTACT_NAME)])
     contact_email = StringField(_l("E-Mail der Ansprechperson"),
                                 validators=[Length(max=MAX_CONTACT_EMAIL)])
     status = SelectField(_l("Status"),
-                         choices=[(status, STATUS_LABELS[status]) for status in STATUSES])
+                         choices=[SelectChoice(status, STATUS_LABELS[status])
+                                  for status in STATUSES])
     summary = StringField(_l("Zusammenfassung der Änderung"),
                           validators=[Length(max=MAX_SUMMARY)])
     base_revision = HiddenField()
