@@ -35,6 +35,8 @@ MIN_SPELL_LENGTH = 4
 #: Upper bound of cached words; cleared when reached (the German vocabulary of our
 #: corpora is far smaller, so this only guards against pathological input).
 CACHE_LIMIT = 300_000
+#: Texts whose analysis is remembered (the fields of one document share texts).
+RECENT_TEXTS = 8
 
 STOP_WORDS = frozenset(stoplists["de"]) | frozenset({"dass", "daß", "sowie", "bzw", "z", "b"})
 
@@ -83,6 +85,7 @@ class GermanAnalysis:
         self._hyphenator = pyphen.Pyphen(lang="de_DE")
         self._cache = {}
         self._stem_cache = {}
+        self._texts = {}
         self.lexicon_stems = frozenset(self.stem(word) for word in self.lexicon)
         self.curated_stems = frozenset(self.stem(word) for word in self.curated)
 
@@ -218,15 +221,28 @@ class GermanAnalysis:
 
     # --- whole texts --------------------------------------------------------------------
 
-    def words(self, text: str):
-        """Yield (position, AnalyzedWord, start, end) for the non-stop words of `text`."""
+    def words(self, text: str) -> list:
+        """(position, AnalyzedWord, start, end) for the non-stop words of `text`.
+
+        The last few texts are remembered: an index document passes the same body to
+        three fields (words, compound parts, spelling), so it is analysed once.
+        """
+        found = self._texts.get(text)
+        if found is not None:
+            return found
+        found = []
         position = 0
+        word = self.word
         for match in WORD_RE.finditer(text):
-            analysed = self.word(match.group())
+            analysed = word(match.group())
             if analysed is None:
                 continue
-            yield position, analysed, match.start(), match.end()
+            found.append((position, analysed, match.start(), match.end()))
             position += 1
+        if len(self._texts) >= RECENT_TEXTS:
+            self._texts.pop(next(iter(self._texts)))
+        self._texts[text] = found
+        return found
 
     def main_terms(self, text: str) -> list[str]:
         """The stemmed whole-word terms of `text`, in order (used for queries)."""

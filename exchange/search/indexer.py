@@ -103,11 +103,16 @@ def build_lexicon(session, documents) -> set[str]:
         words.update(_WORD_RE.findall(text or ""))
     for text in session.scalars(sa.select(TopicAlias.alias)):
         words.update(_WORD_RE.findall(text or ""))
+    words.update(frequent_nouns(documents))
+    return {word.lower() for word in words}
+
+
+def frequent_nouns(documents) -> set[str]:
+    """Capitalised words (German nouns) found in at least LEXICON_MIN_DOCUMENTS documents."""
     counts = Counter()
     for document in documents:
         counts.update(set(_NOUN_RE.findall(f"{document.title}\n{document.body}")))
-    words.update(word for word, count in counts.items() if count >= LEXICON_MIN_DOCUMENTS)
-    return {word.lower() for word in words}
+    return {word.lower() for word, count in counts.items() if count >= LEXICON_MIN_DOCUMENTS}
 
 
 # --- writing --------------------------------------------------------------------------
