@@ -1,9 +1,11 @@
 """Login, logout, registration, profile with API tokens, approvals (blueprint "auth")."""
+import math
 from urllib.parse import urlparse
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..core.hooks import slot
@@ -13,7 +15,8 @@ from .forms import (ROLE_LABELS, ConfirmForm, LoginForm, PasswordForm, ProfileFo
                     RoleForm, TokenForm)
 from .models import ApiToken, User
 from .services import (AccountError, authenticate, check_password, create_token, create_user,
-                       revoke_token, set_password)
+                       normalise_email, revoke_token, set_password)
+from .throttle import login_throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -48,10 +51,23 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        email = normalise_email(form.email.data)
+        throttle = login_throttle()
+        until = throttle.locked_until(email)
+        if until is not None:
+            # Refused without looking at the password, so guessing on is pointless.
+            form.form_errors.append(_lockout_message(until, throttle.clock()))
+            return render_template("auth/login.html", form=form), 429
+        user = authenticate(email, form.password.data)
         if user is None:
+            until = throttle.record_failure(email)
+            if until is not None:
+                form.form_errors.append(_lockout_message(until, throttle.clock()))
+                return render_template("auth/login.html", form=form), 429
             form.form_errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
-        elif not user.is_approved:
+            return render_template("auth/login.html", form=form)
+        throttle.record_success(email)
+        if not user.is_approved:
             form.form_errors.append(_("Ihr Konto wartet noch auf die Freigabe durch den "
                                       "Admin Ihrer Stadt."))
         else:
@@ -60,6 +76,17 @@ def login():
                 session["lang"] = user.locale
             return redirect(safe_next(form.next.data) or url_for("core.index"))
     return render_template("auth/login.html", form=form)
+
+
+def _lockout_message(until, now) -> str:
+    """German message for a locked address, with the minutes left (rounded up)."""
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    return ngettext("Zu viele fehlgeschlagene Anmeldeversuche für diese E-Mail-Adresse. "
+                    "Aus Sicherheitsgründen ist die Anmeldung für %(num)d Minute gesperrt; "
+                    "bitte versuchen Sie es danach erneut.",
+                    "Zu viele fehlgeschlagene Anmeldeversuche für diese E-Mail-Adresse. "
+                    "Aus Sicherheitsgründen ist die Anmeldung für %(num)d Minuten gesperrt; "
+                    "bitte versuchen Sie es danach erneut.", minutes)
 
 
 @bp.route("/logout", methods=["POST"])
