@@ -18,7 +18,7 @@ from ..markup import excerpt, markdown_to_text
 from .agenda import session_time_text
 from .models import KIND_LABELS, STATUS_LABELS, Visit
 from .services import overlaps
-from .timeutil import format_clock, format_day
+from .timeutil import format_clock, format_day, now_local
 
 #: Characters of each experience's excerpt in the dossier.
 EXCERPT_LENGTH = 260
@@ -60,7 +60,8 @@ class Dossier:
     experiences: dict[int, list[dict]]
     delegation: dict[str, list]
     projects: list | None
-    created: datetime = field(default_factory=datetime.now)
+    #: When the dossier was made (Berlin time), printed in the footer.
+    created: datetime = field(default_factory=now_local)
 
 
 def city_facts(city) -> CityFacts:
