@@ -97,8 +97,8 @@ def notification_json(notification: Notification) -> dict:
 
 def _load(project_id: int) -> Project:
     """A project the user may see, or 404."""
-    project = services.get_project(project_id)
-    if project is None or not permissions.can_view_project(current_user, project):
+    project = services.get_visible_project(current_user, project_id)
+    if project is None:
         raise ApiError(404, "project not found")
     return project
 

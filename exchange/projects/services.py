@@ -57,6 +57,14 @@ def get_project(project_id) -> Project | None:
         return None
 
 
+def get_visible_project(user: User, project_id) -> Project | None:
+    """The project if `user` may see it; None for unknown ones and other cities' drafts."""
+    project = get_project(project_id)
+    if project is None or not permissions.can_view_project(user, project):
+        return None
+    return project
+
+
 def _resolve(model, values, kind: str) -> list:
     """Turn objects, ids or slugs into rows of `model`; unknown ones raise ProjectError."""
     rows = []
@@ -148,8 +156,8 @@ def _locale_of(user: User) -> str:
     return user.locale if user.locale in languages else languages[0]
 
 
-def _notify_each(users, kind: str, link: str, make_title, make_body=lambda: "") -> None:
-    """Notify every user, building title and body in the recipient's language."""
+def notify_each(users, kind: str, link: str, make_title, make_body=lambda: "") -> None:
+    """Notify every user, building title and body (callables) in the recipient's language."""
     for user in users:
         with force_locale(_locale_of(user)):
             title, body = str(make_title()), str(make_body())
@@ -237,7 +245,7 @@ def _set_state(project: Project, target: str, actor: User | None, automatic: boo
                 _send_invitation(project, participant.city, actor)
         return
     recipients = city_admins(_participating_cities(project), exclude=actor)
-    _notify_each(
+    notify_each(
         recipients, "state", project_link(project),
         lambda: _("Projekt „%(title)s“: jetzt %(state)s", title=project.title,
                   state=states.STATE_LABELS[target]),
@@ -249,7 +257,7 @@ def _set_state(project: Project, target: str, actor: User | None, automatic: boo
 def _send_invitation(project: Project, city: City, actor: User | None) -> None:
     """Tell the invited city's admins about the proposal."""
     initiator = project.initiator_city.name
-    _notify_each(
+    notify_each(
         city_admins([city], exclude=actor), "invitation", project_link(project),
         lambda: _("Einladung zum gemeinsamen Projekt „%(title)s“", title=project.title),
         lambda: _("%(city)s lädt %(invited)s zum gemeinsamen Projekt „%(title)s“ ein. "
@@ -387,7 +395,7 @@ def update_project(actor: User, project: Project, *, title=None, description=Non
     _event(project, "edited", actor, city=actor.city)
     db.session.flush()
     if project.state != "draft":
-        _notify_each(
+        notify_each(
             city_admins(_participating_cities(project), exclude=actor), "update",
             project_link(project),
             lambda: _("Projekt „%(title)s“ wurde geändert", title=project.title),
@@ -443,7 +451,7 @@ def respond(actor: User, project: Project, accept: bool, message: str = "",
     participant.responded_by = actor
     _event(project, participant.response, actor, city=city, message=message)
     db.session.flush()
-    _notify_each(
+    notify_each(
         city_admins([project.initiator_city], exclude=actor), "answer", project_link(project),
         (lambda: _("%(city)s hat die Einladung zu „%(title)s“ angenommen",
                    city=city.name, title=project.title)) if accept else
@@ -491,7 +499,7 @@ def comment(actor: User, project: Project, body: str) -> ProjectComment:
     _event(project, "commented", actor, city=actor.city, comment=entry)
     db.session.flush()
     recipients = city_admins(_participating_cities(project), exclude=actor)
-    _notify_each(
+    notify_each(
         recipients, "comment", project_link(project),
         lambda: _("Neuer Kommentar von %(name)s zu „%(title)s“",
                   name=actor.display_name, title=project.title),
@@ -565,6 +573,15 @@ def active_partnerships() -> set[tuple[int, int, int]]:
     return result
 
 
+def _awaits_answer_from(city_id):
+    """SQL condition: the project is open for answers and `city_id` has not answered yet."""
+    return sa.and_(
+        Project.state.in_(states.ANSWERABLE_STATES),
+        Project.participants.any(sa.and_(ProjectParticipant.city_id == city_id,
+                                         ProjectParticipant.role == "invited",
+                                         ProjectParticipant.response == "pending")))
+
+
 def projects_query(user: User, *, scope: str = "all", state: str | None = None, city=None):
     """Projects `user` may see: "all", "mine" (my city takes part) or "invitations" (open)."""
     query = sa.select(Project)
@@ -576,11 +593,7 @@ def projects_query(user: User, *, scope: str = "all", state: str | None = None, 
         query = query.where(Project.participants.any(sa.and_(
             ProjectParticipant.city_id == my_city, ProjectParticipant.response != "declined")))
     elif scope == "invitations":
-        query = query.where(
-            Project.state.in_(states.ANSWERABLE_STATES),
-            Project.participants.any(sa.and_(ProjectParticipant.city_id == my_city,
-                                             ProjectParticipant.role == "invited",
-                                             ProjectParticipant.response == "pending")))
+        query = query.where(_awaits_answer_from(my_city))
     if state:
         query = query.where(Project.state == state)
     if city is not None:
@@ -590,12 +603,8 @@ def projects_query(user: User, *, scope: str = "all", state: str | None = None, 
 
 def open_invitations(city: City) -> list[Project]:
     """Proposals `city` has not answered yet."""
-    query = (sa.select(Project).where(
-        Project.state.in_(states.ANSWERABLE_STATES),
-        Project.participants.any(sa.and_(ProjectParticipant.city_id == city.id,
-                                         ProjectParticipant.role == "invited",
-                                         ProjectParticipant.response == "pending")))
-        .order_by(Project.updated_at.desc()))
+    query = (sa.select(Project).where(_awaits_answer_from(city.id))
+             .order_by(Project.updated_at.desc()))
     return list(db.session.scalars(query))
 
 

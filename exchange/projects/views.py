@@ -33,10 +33,7 @@ def project_state_label(state: str) -> str:
 
 def _load(project_id: int):
     """The project, or 404 for unknown ones and drafts of other cities."""
-    project = services.get_project(project_id)
-    if project is None or not permissions.can_view_project(current_user, project):
-        abort(404)
-    return project
+    return services.get_visible_project(current_user, project_id) or abort(404)
 
 
 def _refused(error: Exception, project=None):

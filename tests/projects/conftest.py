@@ -1,4 +1,4 @@
-"""Project fixtures: Munich's CDO, story topics, a session login and a ready proposal."""
+"""Project fixtures: Munich's CDO, story topics, session and token logins, a ready proposal."""
 import pytest
 
 from exchange.extensions import db
@@ -43,6 +43,29 @@ def login(client):
         return client
 
     return log_in
+
+
+@pytest.fixture
+def api(client):
+    """Call the API as a user with a personal token: api(user).post(url, json=...)."""
+    from exchange.auth.services import create_token
+
+    class Caller:
+        def __init__(self, user):
+            _token, clear = create_token(user, "test")
+            db.session.commit()
+            self.headers = {"Authorization": f"Bearer {clear}"}
+
+        def get(self, url, **kwargs):
+            return client.get(url, headers=self.headers, **kwargs)
+
+        def post(self, url, **kwargs):
+            return client.post(url, headers=self.headers, **kwargs)
+
+        def patch(self, url, **kwargs):
+            return client.patch(url, headers=self.headers, **kwargs)
+
+    return Caller
 
 
 @pytest.fixture

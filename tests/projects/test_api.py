@@ -2,28 +2,9 @@
 import pytest
 import sqlalchemy as sa
 
-from exchange.auth.services import create_token
 from exchange.extensions import db
 from exchange.projects.models import (Notification, Project, ProjectComment, ProjectEvent,
                                       ProjectParticipant)
-
-
-@pytest.fixture
-def api(client):
-    """Call the API as a user with a personal token: api(user).post(url, json=...)."""
-    class Caller:
-        def __init__(self, user):
-            _token, clear = create_token(user, "test")
-            db.session.commit()
-            self.headers = {"Authorization": f"Bearer {clear}"}
-
-        def get(self, url, **kwargs):
-            return client.get(url, headers=self.headers, **kwargs)
-
-        def post(self, url, **kwargs):
-            return client.post(url, headers=self.headers, **kwargs)
-
-    return Caller
 
 
 def _counts():

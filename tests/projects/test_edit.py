@@ -4,7 +4,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from exchange.auth.services import create_token
 from exchange.extensions import db
 from exchange.projects import services
 from exchange.projects.models import Notification, Project, ProjectEvent
@@ -135,25 +134,14 @@ def test_active_project_is_editable(proposal, cdo_stuttgart, cdo_muenchen):
 
 # --- API -----------------------------------------------------------------------------------
 
-@pytest.fixture
-def patch(client):
-    """PATCH as `user` with a personal token: patch(user, url, json=...)."""
-    def call(user, url, **kwargs):
-        _token, clear = create_token(user, "test")
-        db.session.commit()
-        return client.patch(url, headers={"Authorization": f"Bearer {clear}"}, **kwargs)
-
-    return call
-
-
 def _error(response, status):
     assert response.status_code == status, response.get_json()
     return response.get_json()["error"]["message"]
 
 
-def test_patch_changes_fields_and_shows_the_event(patch, proposal, cdo_stuttgart):
+def test_patch_changes_fields_and_shows_the_event(api, proposal, cdo_stuttgart):
     url = f"/api/v1/projects/{proposal.id}"
-    response = patch(cdo_stuttgart, url, json={"title": "Gemeinsame E-Akte",
+    response = api(cdo_stuttgart).patch(url, json={"title": "Gemeinsame E-Akte",
                                                 "topics": ["ozg-umsetzung"]})
     assert response.status_code == 200, response.get_json()
     data = response.get_json()
@@ -175,39 +163,39 @@ def test_patch_changes_fields_and_shows_the_event(patch, proposal, cdo_stuttgart
     ({}, 422, "nothing to change"),
     (["title"], 400, "request body must be a JSON object"),
 ])
-def test_patch_refuses_bad_input_and_changes_nothing(patch, proposal, cdo_stuttgart, body,
+def test_patch_refuses_bad_input_and_changes_nothing(api, proposal, cdo_stuttgart, body,
                                                      status, message):
     before = _snapshot(proposal)
-    response = patch(cdo_stuttgart, f"/api/v1/projects/{proposal.id}", json=body)
+    response = api(cdo_stuttgart).patch(f"/api/v1/projects/{proposal.id}", json=body)
     assert message in _error(response, status)
     assert _snapshot(proposal) == before
 
 
-def test_patch_by_others_is_403_and_changes_nothing(patch, proposal, cdo_muenchen, anna):
+def test_patch_by_others_is_403_and_changes_nothing(api, proposal, cdo_muenchen, anna):
     before = _snapshot(proposal)
     for user in (cdo_muenchen, anna):
-        response = patch(user, f"/api/v1/projects/{proposal.id}", json={"title": "Gekapert"})
+        response = api(user).patch(f"/api/v1/projects/{proposal.id}", json={"title": "Gekapert"})
         assert "Nur die Administration von Stuttgart" in _error(response, 403)
     assert _snapshot(proposal) == before
 
 
 @pytest.mark.parametrize("state", ["declined", "completed", "withdrawn"])
-def test_patch_on_finished_project_is_409(patch, proposal, cdo_stuttgart, cdo_muenchen, state):
+def test_patch_on_finished_project_is_409(api, proposal, cdo_stuttgart, cdo_muenchen, state):
     _finish(proposal, state, cdo_stuttgart, cdo_muenchen)
     before = _snapshot(proposal)
-    response = patch(cdo_stuttgart, f"/api/v1/projects/{proposal.id}",
+    response = api(cdo_stuttgart).patch(f"/api/v1/projects/{proposal.id}",
                      json={"description": "Nachträglich geändert"})
     assert "kann nicht mehr bearbeitet werden" in _error(response, 409)
     assert _snapshot(proposal) == before
 
 
-def test_patch_on_unknown_or_foreign_draft_is_404(patch, cdo_stuttgart, cdo_muenchen, stuttgart,
+def test_patch_on_unknown_or_foreign_draft_is_404(api, cdo_stuttgart, cdo_muenchen, stuttgart,
                                                   topics):
     draft = services.propose_project(cdo_muenchen, "Münchner Entwurf", "", [], [stuttgart],
                                      submit=False)
     db.session.commit()
     for url in ("/api/v1/projects/999999", f"/api/v1/projects/{draft.id}"):
-        _error(patch(cdo_stuttgart, url, json={"title": "x"}), 404)
+        _error(api(cdo_stuttgart).patch(url, json={"title": "x"}), 404)
     assert db.session.get(Project, draft.id).title == "Münchner Entwurf"
 
 
