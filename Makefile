@@ -46,3 +46,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Re-extract the German msgids and merge new ones into the English catalogue
+# (exchange/translations/en/LC_MESSAGES/messages.po); then translate the empty entries.
+.PHONY: translations-update
+translations-update: $(STAMP)
+	scripts/update-translations

@@ -69,6 +69,9 @@ def configure_extensions(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Bitte melden Sie sich an, um diese Seite zu sehen.")
     from .auth import login  # noqa: F401  (registers the user loaders)
     babel.init_app(app, locale_selector=select_locale)
+    from .i18n import ensure_compiled
+
+    ensure_compiled(app)  # a missing or outdated .mo would silently show German
 
 
 def select_locale() -> str:
