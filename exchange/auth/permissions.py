@@ -145,3 +145,8 @@ def can_write_project_report(user: User | None, project) -> bool:
 def can_choose_project_city(user: User | None) -> bool:
     """Platform admins propose projects on behalf of any city (they may have none)."""
     return is_member(user) and user.is_admin
+
+
+def can_find_partners_for(user: User | None, city) -> bool:
+    """Members look for partners for their own city; platform admins for any city."""
+    return is_member(user) and city is not None and (user.is_admin or belongs_to(user, city))

@@ -46,13 +46,14 @@ def _topic_choices(selected: str | None) -> list[tuple[str, str]]:
 
 
 def _chosen_city() -> City | None:
-    """The city to find partners for: the user's own; platform admins may pick via ?stadt=."""
+    """The city to find partners for: ?stadt= if the user may (admins), else the own city."""
     slug = request.args.get("stadt")
-    if current_user.is_admin and slug:
+    if slug:
         city = db.session.scalar(sa.select(City).where(City.slug == slug))
         if city is None:
             abort(404)
-        return city
+        if permissions.can_find_partners_for(current_user, city):
+            return city
     return current_user.city
 
 

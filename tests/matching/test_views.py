@@ -107,3 +107,12 @@ def test_admin_without_city_sees_no_fit_sections(client, auth, admin, world):
     auth.login("admin@city-exchange.example")
     assert "Warum passt" not in client.get("/staedte/muenchen").get_data(as_text=True)
     assert "Passende Partner" not in client.get("/themen/ozg").get_data(as_text=True)
+
+
+def test_who_may_look_for_partners_for_a_city(anna, admin, world):
+    from exchange.auth.permissions import can_find_partners_for
+
+    assert can_find_partners_for(anna, world.stuttgart)
+    assert not can_find_partners_for(anna, world.muenchen)
+    assert can_find_partners_for(admin, world.muenchen)
+    assert not can_find_partners_for(None, world.stuttgart)
