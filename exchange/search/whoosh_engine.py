@@ -65,6 +65,8 @@ SPELL_BODY_WORD_RE = re.compile(r"\w{8,}")
 WRITER_LIMIT_MB = 256
 #: Cache of per-segment posting arrays, in (segment, field, term) entries.
 POSTINGS_CACHE_SIZE = 50_000
+#: Phrase results remembered per searcher generation.
+PHRASE_CACHE_SIZE = 256
 #: BM25 parameters (Whoosh's defaults): term-frequency saturation and length norm.
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -204,6 +206,7 @@ class _Arrays:
                     self.live[np.array(deleted, dtype=np.int64) + offset] = False
         self._segment_cache = segment_cache
         self._postings = {}
+        self._phrases = {}
         self._lengths = {}
         self._averages = {}
         self._dates = None
@@ -281,6 +284,25 @@ class _Arrays:
         mask = np.zeros(self.size, dtype=bool)
         mask[self.ids(field, term)] = True
         return mask
+
+    def phrase_mask(self, field: str, terms: tuple[str, ...]) -> np.ndarray:
+        """Documents containing the phrase (positions checked by Whoosh; cached).
+
+        Position checks are the one expensive step left (Whoosh decodes positions in
+        Python), so results are kept for this generation: repeated phrases and the
+        phrase alternatives of synonyms ("elektronische Akte") cost it once.
+        """
+        key = (field, terms)
+        found = self._phrases.get(key)
+        if found is None:
+            found = np.zeros(self.size, dtype=bool)
+            docs = list(self.searcher.docs_for_query(wq.Phrase(field, list(terms))))
+            if docs:
+                found[np.array(docs, dtype=np.int64)] = True
+            if len(self._phrases) >= PHRASE_CACHE_SIZE:
+                self._phrases.pop(next(iter(self._phrases)))
+            self._phrases[key] = found
+        return found.copy()
 
     def lengths(self, field: str) -> np.ndarray:
         """Field length (in terms) of every document."""
@@ -620,9 +642,8 @@ class WhooshEngine(SearchEngine):
             mask = np.zeros(size, dtype=bool)
             score = np.zeros(size, dtype=np.float32)
             if all(len(arrays.ids(field, term)) for term in terms):
-                docs = list(arrays.searcher.docs_for_query(wq.Phrase(field, list(terms))))
-                if docs:
-                    mask[np.array(docs, dtype=np.int64)] = True
+                mask = arrays.phrase_mask(field, terms)
+                if mask.any():
                     for term in terms:
                         ids, scores = arrays.term_scores(field, term, boost)
                         score[ids] += scores
