@@ -1,7 +1,6 @@
 """The "Partner finden" page and the matching sections on city and topic pages."""
 import pytest
 
-from exchange.extensions import db
 
 
 def test_partner_page_needs_login(client, world):
