@@ -2,7 +2,6 @@
 import pytest
 
 
-
 def test_partner_page_needs_login(client, world):
     response = client.get("/partner")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
