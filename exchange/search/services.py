@@ -170,7 +170,12 @@ def search(query, *, city=None, topic=None, kind=None, year=None, page=1, per_pa
     empty = SearchResults(query, 0, page, per_page, [], {name: {} for name in FACET_FIELDS},
                           sort=sort, filters=filters)
     if current_app.config.get("SEARCH_APPLY_OUTBOX_ON_QUERY", True):
-        apply_outbox(blocking=False)
+        try:
+            apply_outbox(blocking=False)
+        except sa.exc.OperationalError as error:
+            # E.g. SQLite locked by the caller's own unfinished write: search the
+            # current index; the rows stay and the next search or worker applies them.
+            log.warning("search outbox not applied before the query: %s", error)
     else:
         ensure_index()
     outcome = run_query(get_engine(), query, synonym_table(), filters=filters, sort=sort,
