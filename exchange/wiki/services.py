@@ -18,6 +18,7 @@ import re
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.permissions import can_edit_experience, can_write_for_city
 from ..extensions import db
@@ -341,10 +342,27 @@ def update_experience(actor, experience: Experience, base_revision_id, *, title=
         changed = True
     if changed:
         experience.updated_at = utcnow()
-        db.session.flush()
+        _flush_metadata(experience)
         _enqueue(experience)
         db.session.flush()
     return experience
+
+
+def _flush_metadata(experience: Experience) -> None:
+    """Flush topic and field changes; a topic link another save just added or removed
+    is a lost race (SQLite), reported as EditConflict like a clashing revision number."""
+    experience_id = experience.id
+    try:
+        db.session.flush()
+    except (sa.exc.IntegrityError, StaleDataError) as error:
+        if isinstance(error, sa.exc.IntegrityError) and not _violates(
+                error, "pk_experience_topics",
+                "experience_topics.experience_id, experience_topics.topic_id"):
+            raise
+        if isinstance(error, StaleDataError) and "experience_topics" not in str(error):
+            raise
+        db.session.rollback()
+        raise EditConflict(_current_revision_after_lost_race(experience_id)) from None
 
 
 def restore_revision(actor, experience: Experience, revision: Revision,

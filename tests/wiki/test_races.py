@@ -36,8 +36,9 @@ def logged_in_client(app, client):
 
 @pytest.fixture
 def rival_during_flush(app):
-    """rival_during_flush(model, send, wait): run `send()` once the main session flushes
-    a new `model` row; `wait=False` lets the rival finish only after the main request.
+    """rival_during_flush(model, send, wait, changed): run `send()` once the main session
+    flushes a new (or, with `changed=True`, a changed) `model` row; `wait=False` lets the
+    rival finish only after the main request.
 
     Returns a list that receives the rival's response (or exception).
     """
@@ -45,7 +46,7 @@ def rival_during_flush(app):
     state = {"thread": None}
     main = threading.get_ident()
 
-    def arm(model, send, wait=True):
+    def arm(model, send, wait=True, changed=False):
         def run():
             try:
                 with app.app_context():
@@ -56,7 +57,8 @@ def rival_during_flush(app):
         def before_flush(session, _context, _instances):
             if state["thread"] is not None or threading.get_ident() != main:
                 return
-            if not any(isinstance(obj, model) for obj in session.new):
+            rows = session.dirty if changed else session.new
+            if not any(isinstance(obj, model) for obj in rows):
                 return
             state["thread"] = threading.Thread(target=run)
             state["thread"].start()
@@ -197,3 +199,39 @@ def test_service_reports_a_lost_revision_race_as_edit_conflict(app, rival_during
     db.session.commit()
     assert [r.body for r in db.session.get(Experience, experience_id).revisions] == [
         "Erste Fassung.", "Fassung des CDO."]
+
+
+@pytest.mark.parametrize("change", ["add", "remove"])
+def test_simultaneous_topic_changes_without_new_text_are_a_conflict(
+        client, login, logged_in_client, rival_during_flush, anna, cdo_stuttgart, topics,
+        make_experience, change):
+    before = ["eakte"] if change == "add" else ["eakte", "dms"]
+    after = ["eakte", "dms"] if change == "add" else ["eakte"]
+    # Only the topics change (same text, kind and status), so no revision is written.
+    experience = make_experience(anna, body="Text.", topics=[topics[t] for t in before],
+                                 status="draft")
+    slug, base = experience.slug, experience.current_revision_id
+    rival = logged_in_client(cdo_stuttgart)
+    outcome = rival_during_flush(
+        Experience,
+        lambda: rival.post(f"/erfahrungen/{slug}/bearbeiten", data=form_data(
+            title=experience.title, body="Text.", kind="lesson_learned", topics=after,
+            base_revision=str(base))),
+        wait=not _rival_waits_for_row_lock(), changed=True)
+    login(anna)
+    mine = client.post(f"/erfahrungen/{slug}/bearbeiten", data=form_data(
+        title=experience.title, body="Text.", kind="lesson_learned", topics=after,
+        base_revision=str(base)))
+    rival_during_flush.finish()
+    (theirs,) = outcome
+    assert not isinstance(theirs, Exception), theirs
+
+    assert 500 not in (mine.status_code, theirs.status_code)
+    assert 302 in (mine.status_code, theirs.status_code)
+    for response in (mine, theirs):
+        if response.status_code == 200:  # the loser sees the normal conflict page
+            assert "Bearbeitungskonflikt" in response.text
+    db.session.expire_all()
+    experience = db.session.get(Experience, experience.id)
+    assert sorted(topic.slug for topic in experience.topics) == sorted(after)
+    assert len(experience.revisions) == 1
