@@ -1,4 +1,6 @@
 """City list and pages, city editing, interests, city creation: pages and permissions."""
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -293,3 +295,24 @@ def test_bad_city_creation_is_a_form_error(client, auth, admin, stuttgart, data,
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert _count(City) == 1
+
+
+@pytest.mark.parametrize("url, current", [
+    ("/staedte", "Städte"), ("/staedte/stuttgart", "Städte"),
+    ("/themen", "Themen"), ("/themen/eakte", "Themen"),
+])
+def test_main_navigation_marks_only_the_current_section(client, auth, anna, make_topic, url,
+                                                        current):
+    """Cities and topics share a blueprint; the header still marks just one of them."""
+    make_topic("eakte", "eAkte")
+    auth.login()
+    page = client.get(url).get_data(as_text=True)
+    marked = re.findall(r'<a href="[^"]*"\s+aria-current="page">([^<]+)</a>', page)
+    assert marked == [current]
+
+
+def test_inbox_marks_no_main_section(client, auth, anna):
+    """The inbox lives in the projects blueprint but is not the "Projekte" section."""
+    auth.login()
+    page = client.get("/postfach").get_data(as_text=True)
+    assert 'aria-current="page"' not in page
