@@ -19,6 +19,9 @@ from .services import (AccountError, authenticate, check_password, create_token,
 from .throttle import login_throttle
 
 bp = Blueprint("auth", __name__)
+#: Largest row id in URLs (PostgreSQL INTEGER); a bigger number is a 404, not a
+#: database overflow error.
+MAX_ID = 2**31 - 1
 
 
 @slot("dashboard", "approvals", "auth/_slot_dashboard.html", order=10)
@@ -223,7 +226,7 @@ def create_token_view():
     return _render_profile(token_form=form, )
 
 
-@bp.route("/profil/tokens/<int:token_id>/widerrufen", methods=["POST"])
+@bp.route(f"/profil/tokens/<int(max={MAX_ID}):token_id>/widerrufen", methods=["POST"])
 @login_required
 def revoke_token_view(token_id: int):
     """Revoke one of the user's own tokens."""
@@ -270,7 +273,7 @@ def _managed_user(user_id: int) -> User:
     return user
 
 
-@bp.route("/freigaben/<int:user_id>/freigeben", methods=["POST"])
+@bp.route(f"/freigaben/<int(max={MAX_ID}):user_id>/freigeben", methods=["POST"])
 @login_required
 def approve(user_id: int):
     """Approve a pending registration."""
@@ -286,7 +289,7 @@ def approve(user_id: int):
     return redirect(url_for("auth.approvals"))
 
 
-@bp.route("/freigaben/<int:user_id>/ablehnen", methods=["POST"])
+@bp.route(f"/freigaben/<int(max={MAX_ID}):user_id>/ablehnen", methods=["POST"])
 @login_required
 def reject(user_id: int):
     """Reject a pending registration: the account is deleted, the address free again."""
@@ -304,7 +307,7 @@ def reject(user_id: int):
     return redirect(url_for("auth.approvals"))
 
 
-@bp.route("/freigaben/<int:user_id>/rolle", methods=["POST"])
+@bp.route(f"/freigaben/<int(max={MAX_ID}):user_id>/rolle", methods=["POST"])
 @login_required
 def change_role(user_id: int):
     """A city admin changes the role of a user of their city (never their own)."""

@@ -17,6 +17,8 @@ def test_profile_shows_account(client, auth, anna):
     assert "Mein Profil" in page and "anna@stuttgart.example" in page
     assert "Persönliche API-Tokens" in page
     assert "Freigaben und Rollen verwalten" not in page  # staff have no approval queue
+    # The placeholder is text, not a tag the browser would swallow.
+    assert "Authorization: Bearer &lt;Token&gt;" in page
 
 
 def test_change_name_and_language(client, auth, anna):
@@ -133,3 +135,12 @@ def test_cannot_revoke_someone_elses_token(client, auth, anna, max_muenchen):
 def test_profile_needs_login(client):
     assert client.get("/profil").status_code == 302
     assert client.post("/profil/tokens", data={"name": "x"}).status_code == 302
+
+
+def test_huge_ids_in_urls_are_404(client, auth, anna, cdo_stuttgart):
+    """An id beyond the database's integer range is an unknown row, not a server error."""
+    auth.login("cdo@stuttgart.example")
+    huge = "99999999999999999999"
+    assert client.post(f"/profil/tokens/{huge}/widerrufen").status_code == 404
+    for action in ("freigeben", "ablehnen", "rolle"):
+        assert client.post(f"/freigaben/{huge}/{action}").status_code == 404

@@ -2,10 +2,10 @@
 from datetime import datetime, timedelta
 
 import pytest
+from conftest import PASSWORD
 
 from exchange.auth import throttle as throttle_module
 from exchange.auth.throttle import LoginThrottle
-from tests.conftest import PASSWORD
 
 LOCKED = "Zu viele fehlgeschlagene Anmeldeversuche für diese E-Mail-Adresse"
 WRONG = "E-Mail-Adresse oder Passwort ist falsch."
