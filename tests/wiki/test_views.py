@@ -301,3 +301,13 @@ def test_user_without_city_cannot_open_the_form(client, login, make_user):
     login(loner)
     assert client.get("/erfahrungen/neu").status_code == 403
     assert "Neue Erfahrung" not in client.get("/erfahrungen").text
+
+
+def test_compare_counts_lines_in_singular_and_plural(client, login, anna, make_experience):
+    experience = make_experience(anna, body="Eins.\n\nZwei.")
+    services.update_experience(anna, experience, experience.current_revision_id,
+                               body="Eins.\n\nZwei, geändert.\n\nDrei.\n\nVier.")
+    db.session.commit()
+    login(anna)
+    html = client.get(f"/erfahrungen/{experience.slug}/vergleich?von=1&bis=2").text
+    assert "1 Zeile entfernt, 5 Zeilen hinzugefügt" in html
