@@ -311,3 +311,19 @@ def test_compare_counts_lines_in_singular_and_plural(client, login, anna, make_e
     login(anna)
     html = client.get(f"/erfahrungen/{experience.slug}/vergleich?von=1&bis=2").text
     assert "1 Zeile entfernt, 5 Zeilen hinzugefügt" in html
+
+
+def test_times_are_shown_in_german_local_time(client, login, anna, make_experience):
+    from datetime import datetime
+
+    experience = make_experience(anna)
+    # Stored as naive UTC: 23:30 UTC on 25 November is 00:30 on the 26th in Berlin.
+    experience.current_revision.created_at = datetime(2026, 11, 25, 23, 30)
+    experience.created_at = experience.updated_at = datetime(2026, 11, 25, 23, 30)
+    experience.published_at = datetime(2026, 11, 25, 23, 30)
+    db.session.commit()
+    login(anna)
+    assert "26.11.2026 00:30" in client.get(f"/erfahrungen/{experience.slug}/versionen").text
+    assert "26.11.2026 00:30" in client.get("/aenderungen").text
+    page = client.get(f"/erfahrungen/{experience.slug}").text
+    assert "26.11.2026 00:30" in page and "25.11.2026" not in page
