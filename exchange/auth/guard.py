@@ -1,0 +1,40 @@
+"""Request guard: input with NUL characters is refused with a 400 before any view runs.
+
+PostgreSQL text cannot hold NUL ("\\x00"): a query parameter, path segment, form field
+or JSON string containing one made the database raise and the page answer 500 (SQLite
+stored it silently). No person types NUL, so the whole request is refused.
+"""
+from flask import abort, request
+from flask_babel import gettext as _
+
+NUL = "\x00"
+
+
+def _has_nul(value) -> bool:
+    """True if a string, or any string inside lists and dicts, contains NUL."""
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def request_has_nul() -> bool:
+    """True if the current request's path, query, form or JSON body contains NUL."""
+    if NUL in request.path:
+        return True
+    for values in (request.args, request.form):
+        for key, items in values.lists():
+            if NUL in key or any(NUL in item for item in items):
+                return True
+    if request.is_json:
+        return _has_nul(request.get_json(silent=True))
+    return False
+
+
+def refuse_nul_characters():
+    """before_request hook: 400 (HTML or JSON, as the error handlers decide)."""
+    if request_has_nul():
+        abort(400, description=_("Die Anfrage enthält ein unzulässiges Steuerzeichen (NUL)."))
