@@ -316,3 +316,13 @@ def test_inbox_marks_no_main_section(client, auth, anna):
     auth.login()
     page = client.get("/postfach").get_data(as_text=True)
     assert 'aria-current="page"' not in page
+
+
+def test_population_follows_the_interface_language(client, auth, anna, stuttgart):
+    """613.392 in German, 613,392 in English."""
+    auth.login()
+    assert "613.392" in client.get("/staedte/stuttgart").get_data(as_text=True)
+    client.get("/lang/en")
+    page = client.get("/staedte/stuttgart").get_data(as_text=True)
+    assert "613,392" in page and "613.392" not in page
+    assert "613,392" in client.get("/staedte").get_data(as_text=True)
