@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 from ..cities.models import STANCES, City, Interest, Topic, TopicAlias
 from ..extensions import db
 from ..util import slugify
-from .common import ApiError, api_view, int_arg, not_found
+from .common import ApiError, api_view, int_arg, not_found, utc_iso
 from .views import bp
 
 #: Page sizes: cities are few, topics many (the OZG catalogue alone has 626 entries).
@@ -14,11 +14,6 @@ CITY_PER_PAGE, CITY_MAX_PER_PAGE = 50, 200
 TOPIC_PER_PAGE, TOPIC_MAX_PER_PAGE = 100, 1000
 INTEREST_PER_PAGE, INTEREST_MAX_PER_PAGE = 100, 1000
 MAX_QUERY_LENGTH = 200
-
-
-def _time(value):
-    """Naive UTC datetimes as ISO 8601 with an explicit Z (as in the wiki API)."""
-    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
 
 
 def _text_arg(name: str) -> str | None:
@@ -103,7 +98,7 @@ def interest_json(interest: Interest) -> dict:
     return {"city": interest.city.slug, "city_name": interest.city.name,
             "topic": interest.topic.slug, "topic_name": interest.topic.name_de,
             "stance": interest.stance, "maturity": interest.maturity, "note": interest.note,
-            "updated_at": _time(interest.updated_at)}
+            "updated_at": utc_iso(interest.updated_at)}
 
 
 def _interests(query) -> list[Interest]:

@@ -1,4 +1,5 @@
 """Shared API plumbing: authentication, JSON errors, request parsing, pagination."""
+from datetime import datetime
 from functools import wraps
 
 from flask import abort, g, jsonify, request
@@ -68,6 +69,11 @@ def int_arg(name: str, default: int, minimum: int = 1, maximum: int | None = Non
     return value
 
 
+def utc_iso(value: datetime | None) -> str | None:
+    """A stored naive-UTC datetime as ISO 8601 to the second with a "Z" (None stays None)."""
+    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
+
+
 def not_found(what: str):
     """Raise a 404 API error naming what was not found."""
     raise ApiError(404, f"{what} not found")
@@ -79,4 +85,4 @@ def forbidden(message: str = "you may not do this"):
 
 
 __all__ = ["ApiError", "api_view", "error_response", "json_body", "int_arg", "not_found",
-           "forbidden", "abort"]
+           "forbidden", "utc_iso", "abort"]

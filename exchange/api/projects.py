@@ -7,17 +7,12 @@ from ..cities.models import City
 from ..extensions import db
 from ..projects import services, states
 from ..projects.models import Notification, Project, ProjectComment
-from .common import ApiError, api_view, int_arg, json_body
+from .common import ApiError, api_view, int_arg, json_body, utc_iso
 from .views import bp
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 SCOPES = ("all", "mine", "invitations")
-
-
-def _time(value):
-    """Naive UTC datetimes as ISO 8601 with an explicit Z."""
-    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
 
 
 def _name(user):
@@ -32,8 +27,8 @@ def participant_json(participant) -> dict:
         "role": participant.role,
         "response": participant.response,
         "message": participant.message,
-        "invited_at": _time(participant.invited_at),
-        "responded_at": _time(participant.responded_at),
+        "invited_at": utc_iso(participant.invited_at),
+        "responded_at": utc_iso(participant.responded_at),
         "responded_by": _name(participant.responded_by),
     }
 
@@ -45,7 +40,7 @@ def comment_json(comment: ProjectComment) -> dict:
         "author": _name(comment.author),
         "city": comment.author.city.slug if comment.author and comment.author.city else None,
         "body": comment.body,
-        "created_at": _time(comment.created_at),
+        "created_at": utc_iso(comment.created_at),
     }
 
 
@@ -66,8 +61,8 @@ def project_json(project: Project, detail: bool = False) -> dict:
         "allowed_transitions": (states.manual_targets(project.state)
                                 if permissions.can_manage_project(current_user, project) else []),
         "html_url": url_for("projects.show", project_id=project.id, _external=True),
-        "created_at": _time(project.created_at),
-        "updated_at": _time(project.updated_at),
+        "created_at": utc_iso(project.created_at),
+        "updated_at": utc_iso(project.updated_at),
     }
     if detail:
         data["comments"] = [comment_json(comment) for comment in project.comments]
@@ -77,7 +72,7 @@ def project_json(project: Project, detail: bool = False) -> dict:
             "city": event.city.slug if event.city else None,
             "message": event.message,
             "comment_id": event.comment_id,
-            "created_at": _time(event.created_at),
+            "created_at": utc_iso(event.created_at),
         } for event in project.events]
     return data
 
@@ -90,8 +85,8 @@ def notification_json(notification: Notification) -> dict:
         "title": notification.title,
         "body": notification.body,
         "link": notification.link,
-        "created_at": _time(notification.created_at),
-        "read_at": _time(notification.read_at),
+        "created_at": utc_iso(notification.created_at),
+        "read_at": utc_iso(notification.read_at),
     }
 
 

@@ -7,7 +7,7 @@ from ..auth.permissions import can_edit_experience, can_read_experience
 from ..extensions import db
 from ..wiki import services
 from ..wiki.models import KINDS, STATUSES, Experience, Revision
-from .common import ApiError, api_view, error_response, int_arg, json_body
+from .common import ApiError, api_view, error_response, int_arg, json_body, utc_iso
 from .views import bp
 
 DEFAULT_PER_PAGE = 20
@@ -15,11 +15,6 @@ MAX_PER_PAGE = 100
 #: Fields a client may send in POST and PUT bodies, with the JSON type each must have.
 TEXT_FIELDS = ("title", "body", "kind", "status", "slug", "contact_name", "contact_email",
                "summary", "city")
-
-
-def _time(value):
-    """Naive UTC datetimes as ISO 8601 with an explicit Z."""
-    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
 
 
 def experience_json(experience: Experience) -> dict:
@@ -36,9 +31,9 @@ def experience_json(experience: Experience) -> dict:
         "html_url": url_for("wiki.show", slug=experience.slug, _external=True),
         "contact_name": experience.contact_name,
         "contact_email": experience.contact_email,
-        "created_at": _time(experience.created_at),
-        "updated_at": _time(experience.updated_at),
-        "published_at": _time(experience.published_at),
+        "created_at": utc_iso(experience.created_at),
+        "updated_at": utc_iso(experience.updated_at),
+        "published_at": utc_iso(experience.published_at),
         "revision_number": (experience.current_revision.number
                             if experience.current_revision else None),
     }
@@ -56,7 +51,7 @@ def revision_json(revision: Revision, with_body: bool = True) -> dict:
         "title": revision.title,
         "summary": revision.summary,
         "author": revision.author.display_name if revision.author else None,
-        "created_at": _time(revision.created_at),
+        "created_at": utc_iso(revision.created_at),
         "restored_from": restored,
         "current": revision.id == revision.experience.current_revision_id,
     }
