@@ -367,10 +367,10 @@ def main(argv=None):
     print(row("Whoosh (ours)", w_build, w_lat, w_size))
     print(row("SQLite FTS5 unicode61", f_build, f_lat, f_size))
     print(f"{'ratio Whoosh/FTS5':<22} build {w_build / f_build:7.1f} x{'':17}"
-          f"p50 {statistics.median(w_lat) / statistics.median(f_lat):7.1f} x   "
-          f"p95 {percentile(w_lat, .95) / percentile(f_lat, .95):7.1f} x   "
-          f"p99 {percentile(w_lat, .99) / percentile(f_lat, .99):7.1f} x   "
-          f"index {w_size / f_size:5.1f} x")
+          f"p50 {statistics.median(w_lat) / statistics.median(f_lat):7.2f} x   "
+          f"p95 {percentile(w_lat, .95) / percentile(f_lat, .95):7.2f} x   "
+          f"p99 {percentile(w_lat, .99) / percentile(f_lat, .99):7.2f} x   "
+          f"index {w_size / f_size:5.2f} x")
     print(f"{'Whoosh, CPU time':<22} build {w_build_cpu:7.1f} s {len(documents) / w_build_cpu:9,.0f} "
           f"docs/CPU-s p50 {statistics.median(w_cpu_lat):7.2f} ms  p95 "
           f"{percentile(w_cpu_lat, .95):7.2f} ms  p99 {percentile(w_cpu_lat, .99):7.2f} ms"

@@ -5,8 +5,11 @@ Layout on disk (INDEX_DIR):
     writer.lock      flock held by the one process that writes (apply or rebuild)
     gen-<stamp>/     a complete Whoosh index; a rebuild writes a new one beside it
 
-Facet counts, filters and the set of all matches are computed with numpy masks over
-per-term posting arrays, cached per searcher generation; Whoosh ranks the top hits.
+Whoosh stores the postings (with positions), the spelling terms and the stored
+fields, and does the incremental writes. Matching, BM25 scoring per field, facet
+counts, filters and the top k are computed with numpy over posting arrays read
+block-wise from Whoosh's files and cached per (immutable) segment; Whoosh's own
+Python matcher tree was two orders of magnitude slower (see docs/search.md).
 """
 import fcntl
 import logging
@@ -19,16 +22,15 @@ import time
 import uuid
 from collections import OrderedDict, defaultdict
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from whoosh import formats, index as whoosh_index, query as wq
+from whoosh import formats, index as whoosh_index
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield
 from whoosh import columns
 from whoosh.fields import COLUMN, ID, KEYWORD, STORED, FieldType, Schema
-from whoosh.scoring import BM25F
 from whoosh.system import pack_uint
 from whoosh.util.numeric import _length_byte_cache
 
@@ -209,6 +211,7 @@ class _Arrays:
         self._segment_cache = segment_cache
         self._value_cache = value_cache
         self._postings = {}
+        self._scores = {}
         self._phrases = {}
         self._lengths = {}
         self._averages = {}
@@ -410,15 +413,22 @@ class _Arrays:
     # --- scoring ---------------------------------------------------------------------------
 
     def term_scores(self, field: str, term: str, boost: float):
-        """(ids, BM25 scores) of `term` in `field`, times `boost`."""
-        ids, tf = self.postings(field, term)
-        if not len(ids):
-            return ids, tf
-        df = len(ids)
-        idf = math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
-        lengths = self.lengths(field)[ids]
-        norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / self.average_length(field))
-        return ids, (boost * idf) * tf * (BM25_K1 + 1.0) / (tf + norm)
+        """(ids, BM25 scores) of `term` in `field`, times `boost` (base scores cached)."""
+        key = (field, term)
+        found = self._scores.get(key)
+        if found is None:
+            ids, tf = self.postings(field, term)
+            if len(ids):
+                df = len(ids)
+                idf = math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+                lengths = self.lengths(field)[ids]
+                norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / self.average_length(field))
+                found = (ids, (idf * tf * (BM25_K1 + 1.0) / (tf + norm)).astype(np.float32))
+            else:
+                found = (ids, tf)
+            self._scores[key] = found
+        ids, scores = found
+        return ids, scores * boost
 
     def counts(self, matched: np.ndarray) -> dict[str, dict[str, int]]:
         """Facet value -> number of matched documents, for each facet field."""
@@ -541,7 +551,7 @@ class WhooshEngine(SearchEngine):
             # readers and misses deletions committed to an unchanged segment.
             ix = self._ix if name == self._generation and self._ix else self._open_index()
             try:
-                searcher = ix.searcher(weighting=BM25F())
+                searcher = ix.searcher()
             except Exception as error:
                 raise IndexUnavailable(f"search index unreadable: {error!r}") from error
             if self._searcher is not None:
