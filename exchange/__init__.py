@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     apply_layers(app, config)
+    configure_request_guards(app)
     configure_extensions(app)
     configure_domains(app)
     configure_templates(app)
@@ -41,6 +42,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.register(app)
     return app
+
+
+def configure_request_guards(app: Flask) -> None:
+    """Bounded `<int:...>` URL parts and refusal of NUL characters, for every route."""
+    from .core.guard import BoundedIntegerConverter, refuse_nul_characters
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
+    app.before_request(refuse_nul_characters)
 
 
 def import_domain_module(domain: str, name: str):

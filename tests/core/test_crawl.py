@@ -225,19 +225,6 @@ def test_crawl_anonymous(demo_site, client, caplog):
 
 #: Numbers beyond PostgreSQL INTEGER and beyond SQLite's 64-bit INTEGER.
 HUGE_IDS = (2**31, 10**20)
-#: Routes that still answer 500 for such ids, reported to their owners (see
-#: docs/auth-and-cities.md, "Ids in URLs"). Remove an entry when its bug is fixed.
-KNOWN_HUGE_ID_FAILURES = {
-    "projects.show", "projects.edit", "projects.open_notification", "projects.mark_read",
-    "projects.respond", "projects.report", "projects.invite", "projects.comment",
-    "projects.transition",
-    "visits.show", "visits.ics", "visits.dossier", "visits.dossier_pdf", "visits.edit",
-    "visits.outcomes", "visits.delete", "visits.add_member", "visits.remove_member",
-    "visits.create_report", "visits.start_project", "visits.propose", "visits.new_session",
-    "visits.edit_session", "visits.delete_session", "visits.move_session",
-    "wiki.revision", "wiki.restore",
-    "api.get_project", "api.visit_show", "api.visit_ics", "api.get_revision",
-}
 
 
 def _huge_id_requests(app):
@@ -270,5 +257,4 @@ def test_huge_ids_in_urls_are_never_a_server_error(demo_site, app, client, auth,
         response = client.open(url, method=method)
         if response.status_code >= 500:
             failing.add(endpoint)
-    unexpected = sorted(failing - KNOWN_HUGE_ID_FAILURES)
-    assert not unexpected, "huge ids answer 500 on: " + ", ".join(unexpected)
+    assert not failing, "huge ids answer 500 on: " + ", ".join(sorted(failing))

@@ -1,13 +1,24 @@
-"""Request guard: input with NUL characters is refused with a 400 before any view runs.
+"""Request guards: NUL characters refused with a 400; integer URL parts bounded.
 
 PostgreSQL text cannot hold NUL ("\\x00"): a query parameter, path segment, form field
 or JSON string containing one made the database raise and the page answer 500 (SQLite
 stored it silently). No person types NUL, so the whole request is refused.
 """
 from flask import abort, request
+from werkzeug.routing import IntegerConverter
 from flask_babel import gettext as _
 
 NUL = "\x00"
+#: Largest id a route accepts: PostgreSQL's INTEGER; larger numbers would make the
+#: database raise (SQLite: OverflowError) instead of giving a plain 404.
+MAX_ID = 2**31 - 1
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """The `<int:...>` converter with max defaulting to MAX_ID, so huge ids are a 404."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _has_nul(value) -> bool:
