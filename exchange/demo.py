@@ -1,12 +1,14 @@
-"""Demo data: the taxonomy, six cities, demo logins, interests and German experiences.
+"""Demo data: the taxonomy, six cities, demo logins, interests, German experiences and
+Munich's December visit to Stuttgart.
 
 `load_demo()` only adds what is missing, so running it twice changes nothing and an
-edited demo page or interest is never overwritten. The experience texts live in
+edited demo page, interest or visit is never overwritten. The experience texts live in
 `exchange/data/demo_experiences.md`.
 """
 import csv
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -144,6 +146,37 @@ DEMO_INTERESTS = {
     ),
 }
 
+#: Munich's December 2026 visit to Stuttgart (the story's first visit, already held); the
+#: return visit in April 2027 is left for the planner to create in the UI.
+DEMO_VISIT = {
+    "title": "Münchens CDO zu Gast in Stuttgart",
+    "host_city": "stuttgart",
+    "visiting_city": "muenchen",
+    "starts_at": datetime(2026, 12, 8, 9, 30),
+    "ends_at": datetime(2026, 12, 9, 15, 0),
+    "place": "Rathaus Stuttgart",
+    "address": "Marktplatz 1, 70173 Stuttgart",
+    "status": "done",
+    "topics": ("digitalisierungslotsen", "mobilitaet", "eakte"),
+    "notes": "Programm **Digital MoveS** kennenlernen und Themen für eine engere "
+             "Zusammenarbeit finden.",
+    "outcomes": "- Austausch der Unterlagen zu Digitalisierungslotsen und "
+                "Mobilitätsdatenplattform\n"
+                "- gemeinsamer Workshop zur Auswahl eines Dokumenten-Management-Systems im "
+                "ersten Quartal 2027\n"
+                "- Prüfung eines gemeinsamen Projekts zu Kollaborationswerkzeugen\n"
+                "- Gegenbesuch der Stuttgarter Delegation im April 2027 mit Schwerpunkt "
+                "Innovation-Center",
+    "planner": "planer@muenchen.example",
+    "members": (
+        {"user": "cdo@muenchen.example", "role": "Chief Digital Officer"},
+        {"user": "max@muenchen.example", "role": "Referent Digitalisierung"},
+        {"guest_name": "Claudia Fischer", "role": "Stadträtin",
+         "organisation": "Stadtrat der Landeshauptstadt München"},
+    ),
+    "report": "besuchsbericht-muenchens-cdo-zu-gast-in-stuttgart",
+}
+
 _ENTRY = re.compile(r"<!-- experience\n(?P<header>.*?)\n-->\n(?P<body>.*?)(?=<!-- experience\n|\Z)",
                     re.DOTALL)
 _CONTACT = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^>]+)>$")
@@ -194,6 +227,7 @@ def load_demo() -> str:
     from .wiki.models import Experience
     from .wiki.services import create_experience
 
+    _apply_search_outbox()
     topics_created = seed_taxonomy()
     counts = {"cities": 0, "users": 0, "interests": 0, "experiences": 0}
 
@@ -244,6 +278,76 @@ def load_demo() -> str:
         )
         counts["experiences"] += 1
 
+    visit_created = _load_demo_visit(cities)
+
     return (f"Demo-Daten: {topics_created} Themen, {counts['cities']} Städte, "
             f"{counts['users']} Benutzer, {counts['interests']} Interessen, "
-            f"{counts['experiences']} Erfahrungen neu angelegt.")
+            f"{counts['experiences']} Erfahrungen neu angelegt; Demo-Besuch: "
+            f"{'neu angelegt' if visit_created else 'schon vorhanden'}.")
+
+
+def _apply_search_outbox() -> None:
+    """Index committed pages still waiting in the search outbox, before our first write.
+
+    The demo visit's agenda searches; each search first applies the outbox in a session of
+    its own, which on SQLite waits for (and then gives up on) the write lock this unit of
+    work holds. Nothing committed is pending after this, so those searches never wait.
+    """
+    try:
+        from .search.services import apply_outbox
+    except ImportError:  # search domain not installed: the agenda uses tagged pages
+        return
+    apply_outbox()
+
+
+def demo_visit_query(cities: dict):
+    """The demo visit: any visit of Munich to Stuttgart starting in December 2026.
+
+    Matched by direction and month, not by title or exact time, so a planner's edits
+    to it never make the next `load_demo()` add a second one.
+    """
+    from .visits.models import Visit
+
+    start = DEMO_VISIT["starts_at"]
+    month = datetime(start.year, start.month, 1)
+    next_month = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return sa.select(Visit).where(
+        Visit.host_city_id == cities[DEMO_VISIT["host_city"]].id,
+        Visit.visiting_city_id == cities[DEMO_VISIT["visiting_city"]].id,
+        Visit.starts_at >= month, Visit.starts_at < next_month)
+
+
+def _load_demo_visit(cities: dict) -> bool:
+    """Create the demo visit with delegation, proposed agenda, outcomes and report link,
+    unless it exists; returns whether it was created."""
+    from .auth.services import find_user_by_email
+    from .cities.models import Topic
+    from .visits.agenda import propose_agenda
+    from .visits.services import create_visit, update_visit
+    from .wiki.models import Experience
+
+    if db.session.scalar(demo_visit_query(cities).limit(1)) is not None:
+        return False
+    planner = find_user_by_email(DEMO_VISIT["planner"])
+    topics = list(db.session.scalars(sa.select(Topic).where(
+        Topic.slug.in_(DEMO_VISIT["topics"]))))
+    # Demo users renamed or removed since an earlier run are left out, not re-created.
+    members = [member for member in DEMO_VISIT["members"]
+               if "user" not in member or find_user_by_email(member["user"]) is not None]
+    # Trusted command (actor None): a demo login whose role was changed meanwhile must not
+    # stop the seeding; the planner is still recorded as the creator.
+    visit = create_visit(
+        None, title=DEMO_VISIT["title"], host_city=cities[DEMO_VISIT["host_city"]],
+        visiting_city=cities[DEMO_VISIT["visiting_city"]],
+        starts_at=DEMO_VISIT["starts_at"], ends_at=DEMO_VISIT["ends_at"],
+        place=DEMO_VISIT["place"], address=DEMO_VISIT["address"], status="planned",
+        topics=topics, notes=DEMO_VISIT["notes"], members=members)
+    visit.created_by = planner
+    propose_agenda(None, visit)
+    update_visit(None, visit, status=DEMO_VISIT["status"], outcomes=DEMO_VISIT["outcomes"])
+    report = db.session.scalar(sa.select(Experience).where(
+        Experience.slug == DEMO_VISIT["report"], Experience.deleted_at.is_(None)))
+    if report is not None and report.kind == "visit_report":
+        visit.report_experience = report
+    db.session.flush()
+    return True
