@@ -1,4 +1,4 @@
-"""Shared fixtures: app, client, runner, auth helper and factories on a real database.
+"""Shared fixtures: app, client, runner, login and API helpers, factories on a real database.
 
 Set EXCHANGE_TEST_DATABASE_URL to a PostgreSQL URL to run everything against
 PostgreSQL; each test session then works in a schema of its own, so parallel runs
@@ -6,6 +6,7 @@ against the same `test` database do not collide. Without it, a SQLite file is us
 """
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,23 +27,34 @@ def pytest_report_header(config):
     return f"database: {'PostgreSQL' if PG_URL else 'SQLite'}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A database URL for this test session: a fresh PostgreSQL schema or a SQLite file."""
+@contextmanager
+def fresh_database_url(sqlite_file: Path, schema_prefix: str):
+    """The URL of a database without tables: a new PostgreSQL schema (dropped afterwards)
+    when EXCHANGE_TEST_DATABASE_URL is set, else the SQLite file `sqlite_file`."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield f"sqlite:///{sqlite_file}"
         return
     base = sa.engine.make_url(normalise_database_url(PG_URL))
-    schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    schema = f"{schema_prefix}{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(base)
     with engine.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database URL for this test session: a fresh PostgreSQL schema or a SQLite file."""
+    with fresh_database_url(tmp_path_factory.mktemp("db") / "test.db",
+                            f"t_{os.getpid()}_") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -82,11 +94,12 @@ def app(app_config):
     with app.app_context():
         yield app
         db.session.remove()
-        _empty_all_tables()
+        empty_all_tables()
         db.engine.dispose()
 
 
-def _empty_all_tables() -> None:
+def empty_all_tables() -> None:
+    """Delete every row and reset id sequences, on SQLite and PostgreSQL."""
     tables = [table.name for table in db.metadata.sorted_tables]
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -146,6 +159,59 @@ class AuthActions:
 def auth(client):
     """Helper to log the test client in as a user."""
     return AuthActions(client)
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in as `user` through Flask-Login's session keys (no login form)."""
+    def log_in(user):
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return client
+
+    return log_in
+
+
+@pytest.fixture
+def token_for(app):
+    """A clear personal API token for a user, made with the real token service."""
+    from exchange.auth.services import create_token
+
+    def make(user, name="Tests"):
+        _token, clear = create_token(user, name)
+        db.session.commit()
+        return clear
+
+    return make
+
+
+@pytest.fixture
+def api(client, token_for):
+    """Call the API as a user with a fresh bearer token: api(user).post(url, json=...)."""
+    class Caller:
+        def __init__(self, user):
+            self.headers = {"Authorization": f"Bearer {token_for(user)}"}
+
+        def open(self, url, method, **kwargs):
+            return client.open(url, method=method, headers=self.headers, **kwargs)
+
+        def get(self, url, **kwargs):
+            return self.open(url, "GET", **kwargs)
+
+        def post(self, url, **kwargs):
+            return self.open(url, "POST", **kwargs)
+
+        def put(self, url, **kwargs):
+            return self.open(url, "PUT", **kwargs)
+
+        def patch(self, url, **kwargs):
+            return self.open(url, "PATCH", **kwargs)
+
+        def delete(self, url, **kwargs):
+            return self.open(url, "DELETE", **kwargs)
+
+    return Caller
 
 
 # --- factories: real rows through the real services -----------------------------------
@@ -234,6 +300,13 @@ def cdo_stuttgart(make_user, stuttgart):
     """Stuttgart's city admin (CDO)."""
     return make_user("cdo@stuttgart.example", city=stuttgart, role="city_admin",
                      display_name="Dr. Thomas Berger")
+
+
+@pytest.fixture
+def cdo_muenchen(make_user, muenchen):
+    """Munich's city admin (CDO)."""
+    return make_user("cdo@muenchen.example", city=muenchen, role="city_admin",
+                     display_name="Laura Dornheim")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """JSON API for cities, topics and interests, on the demo data."""
 import pytest
 
-from exchange.auth.services import create_token, find_user_by_email
+from exchange.auth.services import find_user_by_email
 from exchange.demo import DEMO_PASSWORD, load_demo
 from exchange.extensions import db
 
@@ -36,9 +36,8 @@ def test_login_is_required(client, demo, url):
     assert response.get_json()["error"]["status"] == 401
 
 
-def test_a_token_works_instead_of_a_session(client, demo):
-    _, clear = create_token(find_user_by_email("max@muenchen.example"), "Skript")
-    db.session.commit()
+def test_a_token_works_instead_of_a_session(client, demo, token_for):
+    clear = token_for(find_user_by_email("max@muenchen.example"), "Skript")
     response = client.get("/api/v1/cities", headers={"Authorization": f"Bearer {clear}"})
     assert response.status_code == 200
     assert response.get_json()["total"] == 6

@@ -1,9 +1,7 @@
 """JSON API for experiences: list, get, create, update with conflicts, revisions, errors."""
 import pytest
 import sqlalchemy as sa
-from flask import g
 
-from exchange.auth.services import create_token
 from exchange.extensions import db
 from exchange.search.models import IndexTask
 from exchange.wiki import services
@@ -12,33 +10,6 @@ from exchange.wiki.models import Experience
 REPRESENTATION = {"slug", "title", "body", "city", "topics", "kind", "status", "revision",
                   "html_url", "contact_name", "contact_email", "created_at", "updated_at",
                   "published_at", "revision_number"}
-
-
-@pytest.fixture
-def token_for(app):
-    """A clear personal API token for a user (made with the real token service)."""
-    def make(user):
-        _token, clear = create_token(user, "Tests")
-        db.session.commit()
-        return clear
-
-    return make
-
-
-@pytest.fixture
-def api(client, token_for):
-    """Call the API as a user with a bearer token: api(user).get(path) etc."""
-    class Caller:
-        def __init__(self, user):
-            self.headers = {"Authorization": f"Bearer {token_for(user)}"}
-
-        def __getattr__(self, method):
-            def call(path, **kwargs):
-                g.pop("_login_user", None)
-                return getattr(client, method)(path, headers=self.headers, **kwargs)
-            return call
-
-    return Caller
 
 
 @pytest.fixture

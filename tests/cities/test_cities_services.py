@@ -155,9 +155,8 @@ def test_set_interest_refuses_bad_input(cdo_stuttgart, stuttgart, make_topic, st
     assert _count(Interest) == 0
 
 
-def test_only_the_city_admin_sets_interests(anna, stuttgart, make_user, muenchen, make_topic):
+def test_only_the_city_admin_sets_interests(anna, cdo_muenchen, stuttgart, make_topic):
     eakte = make_topic("eakte", "eAkte")
-    cdo_muenchen = make_user("cdo@muenchen.example", city=muenchen, role="city_admin")
     for actor in (anna, cdo_muenchen):
         with pytest.raises(PermissionDenied):
             set_interest(actor, stuttgart, eakte, "offers")

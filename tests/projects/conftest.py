@@ -1,14 +1,7 @@
-"""Project fixtures: Munich's CDO, story topics, session and token logins, a ready proposal."""
+"""Project fixtures: Karlsruhe, story topics, a ready proposal (logins: tests/conftest.py)."""
 import pytest
 
 from exchange.extensions import db
-
-
-@pytest.fixture
-def cdo_muenchen(make_user, muenchen):
-    """Munich's city admin (CDO)."""
-    return make_user("cdo@muenchen.example", city=muenchen, role="city_admin",
-                     display_name="Laura Dornheim")
 
 
 @pytest.fixture
@@ -31,41 +24,6 @@ def topics(make_topic):
         "dms": make_topic("dms", "Dokumentenmanagement"),
         "ozg-umsetzung": make_topic("ozg-umsetzung", "OZG-Umsetzung"),
     }
-
-
-@pytest.fixture
-def login(client):
-    """Log the test client in as `user` through Flask-Login's session keys."""
-    def log_in(user):
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
-        return client
-
-    return log_in
-
-
-@pytest.fixture
-def api(client):
-    """Call the API as a user with a personal token: api(user).post(url, json=...)."""
-    from exchange.auth.services import create_token
-
-    class Caller:
-        def __init__(self, user):
-            _token, clear = create_token(user, "test")
-            db.session.commit()
-            self.headers = {"Authorization": f"Bearer {clear}"}
-
-        def get(self, url, **kwargs):
-            return client.get(url, headers=self.headers, **kwargs)
-
-        def post(self, url, **kwargs):
-            return client.post(url, headers=self.headers, **kwargs)
-
-        def patch(self, url, **kwargs):
-            return client.patch(url, headers=self.headers, **kwargs)
-
-    return Caller
 
 
 @pytest.fixture

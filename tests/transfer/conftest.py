@@ -2,8 +2,8 @@
 import io
 
 import pytest
-import sqlalchemy as sa
 
+from conftest import empty_all_tables
 from exchange.extensions import db
 from exchange.transfer import export_jsonl, import_jsonl
 
@@ -11,16 +11,7 @@ from exchange.transfer import export_jsonl, import_jsonl
 def empty_database() -> None:
     """Delete every row (like the app fixture's teardown) so an import starts from nothing."""
     db.session.remove()
-    tables = [table.name for table in db.metadata.sorted_tables]
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            connection.execute(sa.text("PRAGMA foreign_keys=OFF"))
-            for name in reversed(tables):
-                connection.execute(sa.text(f'DELETE FROM "{name}"'))
-            connection.execute(sa.text("PRAGMA foreign_keys=ON"))
+    empty_all_tables()
 
 
 def export_text() -> str:
