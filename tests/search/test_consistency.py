@@ -86,3 +86,18 @@ def test_concurrent_writer_processes_lose_no_edit(app, corpus, anna):
         for step in range(3):  # older versions are gone from the index
             assert services.search(f'"Fassung {number} Nummer {step}"').total == 0
     assert get_engine().doc_count() == 5
+
+
+def test_searches_keep_working_while_another_process_rebuilds(app, corpus, anna):
+    apply_outbox(blocking=True)
+    engine = get_engine()
+    first = engine.current_generation()
+    process = _start(app, {"user_id": anna.id, "edits": [], "reindex": 5})
+    answers = []
+    while process.poll() is None:
+        answers.append(services.search("Lotsen").total)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    answers.append(services.search("Lotsen").total)
+    assert len(answers) > 10 and set(answers) == {2}  # every search answered, the same
+    assert engine.current_generation() != first

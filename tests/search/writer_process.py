@@ -2,7 +2,8 @@
 
 Usage: python writer_process.py CONFIG_JSON TASK_JSON
 TASK: {"edits": [[experience_id, title], ...], "user_id": id, "apply": "none"|"try"|"block",
-       "kill": null|"in_writer"|"before_toc"|"mid_toc"|"after_index_commit"}
+       "kill": null|"in_writer"|"before_toc"|"mid_toc"|"after_index_commit",
+       "reindex": number of full rebuilds to run}
 The kill points patch the indexer so the process SIGKILLs itself at that moment.
 """
 import json
@@ -77,6 +78,10 @@ def main():
                 apply_outbox(blocking=False)
         if task.get("kill"):
             install_kill_point(task["kill"])
+        for _ in range(task.get("reindex", 0)):
+            from exchange.search.indexer import reindex
+
+            reindex()
         if task.get("apply") in ("block", "try") or task.get("kill"):
             apply_outbox(blocking=True)
 
