@@ -75,11 +75,9 @@ class RegisterForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from ..cities.models import City
+        from ..cities.choices import city_choices
 
-        cities = db.session.scalars(sa.select(City).order_by(City.name)).all()
-        self.city.choices = ([SelectChoice("", _l("– Stadt wählen –"))]
-                             + [SelectChoice(c.slug, c.name) for c in cities])
+        self.city.choices = city_choices(blank=_l("– Stadt wählen –"))
         self.city_obj = None
 
     def validate_email(self, field) -> None:

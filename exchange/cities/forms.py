@@ -8,6 +8,7 @@ from wtforms.validators import (URL, DataRequired, Length, NumberRange, Optional
                                 ValidationError)
 
 from ..extensions import db
+from .choices import topic_choices
 from .models import MATURITY_MAX, MATURITY_MIN, STANCES, Topic
 from .services import (NAME_MAX, NOTE_MAX, POPULATION_MAX, PROFILE_MAX, SLUG_MAX, STATES,
                        WEBSITE_MAX)
@@ -80,27 +81,6 @@ class CityCreateForm(CityProfileForm):
     submit = SubmitField(_l("Stadt anlegen"))
 
 
-def topic_choices() -> list[SelectChoice]:
-    """Topic options grouped by their root topic, indented by depth, in tree order."""
-    topics = db.session.scalars(sa.select(Topic).order_by(Topic.name_de)).all()
-    children: dict[int | None, list[Topic]] = {}
-    for topic in topics:
-        children.setdefault(topic.parent_id, []).append(topic)
-    choices = [SelectChoice("", _l("– Thema wählen –"))]
-
-    def walk(node: Topic, depth: int, group: str, seen: set) -> None:
-        if node.id in seen:  # guard against a cycle in hand-made data
-            return
-        seen.add(node.id)
-        choices.append(SelectChoice(node.slug, "\u2003" * depth + node.name_de, optgroup=group))
-        for child in children.get(node.id, []):
-            walk(child, depth + 1, group, seen)
-
-    for root in children.get(None, []):
-        walk(root, 0, root.name_de, set())
-    return choices
-
-
 class InterestForm(FlaskForm):
     """Add or change a city's stance on one topic."""
 
@@ -120,7 +100,7 @@ class InterestForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.topic.choices = topic_choices()
+        self.topic.choices = topic_choices(blank=_l("– Thema wählen –"), grouped=True)
 
     def validate_topic(self, field) -> None:
         """The topic must exist; remember it for the view."""

@@ -5,7 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth import permissions
-from ..cities.models import City, Topic
+from ..cities.choices import city_choices, topic_choices
+from ..cities.models import City
 from ..core.hooks import slot
 from ..extensions import db
 from .forms import PartnerFilterForm
@@ -20,29 +21,6 @@ TOPIC_SLOT_LIMIT = 5
 #: Topic levels offered in the filter's list (root, areas, OZG Themenfelder); deeper
 #: topics still work through ?topic=<slug>.
 TOPIC_CHOICE_DEPTH = 2
-
-
-def _topic_choices(selected: str | None) -> list[tuple[str, str]]:
-    """Topics down to TOPIC_CHOICE_DEPTH as an indented list, plus the selected one."""
-    rows = db.session.execute(
-        sa.select(Topic.id, Topic.slug, Topic.name_de, Topic.parent_id)).all()
-    children: dict[int | None, list] = {}
-    for row in rows:
-        children.setdefault(row.parent_id, []).append(row)
-    choices = [("", _("– alle Themen –"))]
-    seen = set()
-
-    def walk(parent_id, depth):
-        for row in sorted(children.get(parent_id, []), key=lambda r: r.name_de.casefold()):
-            if row.id in seen:
-                continue
-            seen.add(row.id)
-            if depth <= TOPIC_CHOICE_DEPTH or row.slug == selected:
-                choices.append((row.slug, "\u2003" * depth + row.name_de))
-            walk(row.id, depth + 1)
-
-    walk(None, 0)
-    return choices
 
 
 def _chosen_city() -> City | None:
@@ -63,9 +41,9 @@ def partners():
     """Rank partner cities for the user's city, with filters and reasons."""
     city = _chosen_city()
     form = PartnerFilterForm(request.args)
-    form.topic.choices = _topic_choices(form.topic.data)
-    form.stadt.choices = [("", _("– Stadt wählen –"))] + [
-        (c.slug, c.name) for c in db.session.scalars(sa.select(City).order_by(City.name))]
+    form.topic.choices = topic_choices(blank=_("– alle Themen –"), max_depth=TOPIC_CHOICE_DEPTH,
+                                       selected=[form.topic.data])
+    form.stadt.choices = city_choices(blank=_("– Stadt wählen –"))
     matches, error = [], None
     if city is not None:
         try:

@@ -1,12 +1,9 @@
 """Forms of the projects domain: proposal, editing, answer, comment, invitation, actions."""
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..cities.models import City, Topic
-from ..extensions import db
 from .services import MAX_TEXT, MAX_TITLE
 
 #: OZG catalogue levels too fine-grained for a proposal form (thousands of Leistungen).
@@ -60,15 +57,6 @@ class ActionForm(FlaskForm):
     """Buttons that only need the CSRF token (state changes, marking read)."""
 
 
-def topic_choices(selected=()) -> list[tuple[str, str]]:
-    """Topics for the proposal form: everything but the finest OZG levels, plus `selected`."""
-    keep = set(selected)
-    topics = db.session.scalars(sa.select(Topic).order_by(Topic.name_de)).all()
-    return [(topic.slug, topic.name_de) for topic in topics
-            if topic.slug in keep or not (topic.ozg_key or "").startswith(FINE_GRAINED_OZG_KEYS)]
-
-
-def city_choices(exclude_ids=()) -> list[tuple[str, str]]:
-    """Cities as (slug, name), without the ones in `exclude_ids`."""
-    cities = db.session.scalars(sa.select(City).order_by(City.name)).all()
-    return [(city.slug, city.name) for city in cities if city.id not in set(exclude_ids)]
+def is_fine_grained_ozg(topic) -> bool:
+    """Whether a topic is an OZG level too fine for the proposal form (unless chosen)."""
+    return (topic.ozg_key or "").startswith(FINE_GRAINED_OZG_KEYS)

@@ -4,11 +4,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth import permissions
+from ..cities.choices import city_choices, topic_choices
 from ..core.hooks import slot
 from ..extensions import db
+from ..util import page_argument
 from . import services, states
 from .forms import (ActionForm, CommentForm, InviteForm, ProjectForm, ProjectTextForm,
-                    ResponseForm, city_choices, topic_choices)
+                    ResponseForm, is_fine_grained_ozg)
 
 bp = Blueprint("projects", __name__)
 
@@ -58,9 +60,8 @@ def index():
     state = request.args.get("state") or None
     if state not in states.STATES:
         state = None
-    page = request.args.get("page", 1, type=int) or 1
     query = services.projects_query(current_user, scope=scope, state=state)
-    pagination = db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(query, page=page_argument(), per_page=PER_PAGE, error_out=False)
     return render_template(
         "projects/index.html", projects=pagination.items, pagination=pagination, scope=scope,
         state=state, states=states.STATES,
@@ -85,9 +86,10 @@ def new():
     form = ProjectForm()
     partner = request.values.get("partner") or ""
     prefill_topic = request.args.get("topic") or ""
-    form.topics.choices = topic_choices(selected=[prefill_topic, *(form.topics.data or [])])
+    form.topics.choices = topic_choices(selected=[prefill_topic, *(form.topics.data or [])],
+                                        leave_out=is_fine_grained_ozg)
     if choose_city:
-        form.city.choices = [("", "–")] + city_choices()
+        form.city.choices = city_choices(blank="–")
         form.invited_cities.choices = city_choices()
     else:
         del form.city
@@ -133,7 +135,7 @@ def show(project_id: int):
     if can_manage and project.state in states.INVITABLE_STATES:
         invite_form = InviteForm()
         taken = [p.city_id for p in project.participants]
-        invite_form.city.choices = [("", "–")] + city_choices(exclude_ids=taken)
+        invite_form.city.choices = city_choices(blank="–", exclude_ids=taken)
     return render_template(
         "projects/show.html", project=project, participant=participant,
         transitions=states.manual_targets(project.state) if can_manage else [],
@@ -159,7 +161,8 @@ def edit(project_id: int):
         return _refused(error, project)
     form = ProjectTextForm(obj=project)
     current_topics = [topic.slug for topic in project.topics]
-    form.topics.choices = topic_choices(selected=[*current_topics, *(form.topics.data or [])])
+    form.topics.choices = topic_choices(selected=[*current_topics, *(form.topics.data or [])],
+                                        leave_out=is_fine_grained_ozg)
     if request.method == "GET":
         form.topics.data = current_topics
     if form.validate_on_submit():

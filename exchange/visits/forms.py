@@ -1,8 +1,8 @@
 """Forms of the visits pages (WTForms with CSRF); the services hold the rules."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField)
+from wtforms import (BooleanField, DateTimeLocalField, SelectChoice, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import InputRequired, Optional
 
 from .models import KIND_LABELS, SESSION_KINDS, SIDE_LABELS, SIDES, STATUS_LABELS, STATUSES
@@ -27,7 +27,8 @@ class VisitForm(FlaskForm):
     ends_at = _datetime_field(_l("Ende (Ortszeit Berlin)"))
     place = StringField(_l("Ort"))
     address = StringField(_l("Adresse"))
-    status = SelectField(_l("Status"), choices=[(s, STATUS_LABELS[s]) for s in STATUSES])
+    status = SelectField(_l("Status"),
+                         choices=[SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES])
     topics = SelectMultipleField(_l("Ziele (Themen)"), coerce=int, validators=[Optional()])
     notes = TextAreaField(_l("Notizen (Markdown)"))
     delegation = TextAreaField(_l("Delegation (eine Person pro Zeile)"))
@@ -40,7 +41,8 @@ class SessionForm(FlaskForm):
     starts_at = _datetime_field(_l("Beginn"))
     ends_at = _datetime_field(_l("Ende"))
     room = StringField(_l("Raum"))
-    kind = SelectField(_l("Art"), choices=[(k, KIND_LABELS[k]) for k in SESSION_KINDS],
+    kind = SelectField(_l("Art"), choices=[SelectChoice(k, KIND_LABELS[k])
+                                              for k in SESSION_KINDS],
                        default="custom")
     topics = SelectMultipleField(_l("Themen"), coerce=int, validators=[Optional()])
     description = TextAreaField(_l("Beschreibung (Markdown)"))
@@ -64,7 +66,7 @@ class MemberForm(FlaskForm):
     guest_name = StringField(_l("oder Name eines externen Gastes"))
     role = StringField(_l("Funktion"))
     organisation = StringField(_l("Organisation"))
-    side = SelectField(_l("Seite"), choices=[(s, SIDE_LABELS[s]) for s in SIDES],
+    side = SelectField(_l("Seite"), choices=[SelectChoice(s, SIDE_LABELS[s]) for s in SIDES],
                        default="guest")
 
 

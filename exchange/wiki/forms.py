@@ -1,12 +1,11 @@
 """Forms of the wiki: writing an experience and small action forms (CSRF only)."""
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (HiddenField, SelectChoice, SelectField, SelectMultipleField,
                      StringField, TextAreaField)
 from wtforms.validators import Length, Optional
 
-from ..extensions import db
+from ..cities.choices import topic_choices
 from .models import KINDS, STATUSES
 from .services import MAX_BODY, MAX_CONTACT_EMAIL, MAX_CONTACT_NAME, MAX_SUMMARY, MAX_TITLE
 
@@ -18,31 +17,6 @@ KIND_LABELS = {
     "visit_report": _l("Besuchsbericht"),
 }
 STATUS_LABELS = {"draft": _l("Entwurf"), "published": _l("Veröffentlicht")}
-
-
-def topic_choices() -> list[SelectChoice]:
-    """All topics as options (value: slug), in tree order with indentation by depth."""
-    from ..cities.models import Topic
-
-    topics = db.session.scalars(sa.select(Topic).order_by(Topic.name_de)).all()
-    children: dict = {}
-    for topic in topics:
-        children.setdefault(topic.parent_id, []).append(topic)
-    choices, seen = [], set()
-
-    def walk(parent_id, depth):
-        for topic in children.get(parent_id, []):
-            if topic.id in seen:
-                continue
-            seen.add(topic.id)
-            choices.append(SelectChoice(topic.slug, "\u2003" * depth + topic.name_de))
-            walk(topic.id, depth + 1)
-
-    walk(None, 0)
-    for topic in topics:  # anything unreachable (a broken tree) still shows
-        if topic.id not in seen:
-            choices.append(SelectChoice(topic.slug, topic.name_de))
-    return choices
 
 
 class ExperienceForm(FlaskForm):

@@ -1,0 +1,74 @@
+"""Select-box options for topics and cities, shared by the forms of every domain."""
+from collections.abc import Callable, Iterable
+
+import sqlalchemy as sa
+from wtforms.fields.choices import SelectChoice
+
+from ..extensions import db
+from .models import City, Topic
+
+#: Indentation per tree level in a topic list (an em space: visible in <option>, which
+#: collapses ordinary spaces).
+INDENT = "\u2003"
+#: Sorting folds umlauts like a German dictionary (DIN 5007-1), the same on every database.
+_GERMAN_FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+
+
+def _name_key(name: str) -> tuple[str, str]:
+    return name.casefold().translate(_GERMAN_FOLD), name
+
+
+def topic_choices(*, selected: Iterable = (), max_depth: int | None = None,
+                  leave_out: Callable | None = None, blank=None, value: str = "slug",
+                  grouped: bool = False) -> list[SelectChoice]:
+    """Topics in tree order (siblings by German name), indented by depth.
+
+    `value` names the column sent by the form ("slug" or "id"). `blank` is the label of
+    a leading empty option (None: no such option). Topics deeper than `max_depth` (roots
+    are depth 0) or for which `leave_out(row)` is true (row has id, slug, name_de,
+    parent_id, ozg_key) are not offered, except the values in `selected`, so that a form
+    can always show what is already chosen. `grouped` puts each tree in an <optgroup>
+    named after its root. Topics outside the tree (a cycle in hand-made data) come last.
+    """
+    rows = db.session.execute(sa.select(Topic.id, Topic.slug, Topic.name_de, Topic.parent_id,
+                                        Topic.ozg_key)).all()
+    children: dict[int | None, list] = {}
+    for row in sorted(rows, key=lambda r: _name_key(r.name_de)):
+        children.setdefault(row.parent_id, []).append(row)
+    keep = set(selected)
+    choices = [SelectChoice("", blank)] if blank is not None else []
+    seen: set[int] = set()
+
+    def offer(row, depth: int, group: str | None) -> None:
+        wanted = ((max_depth is None or depth <= max_depth)
+                  and not (leave_out is not None and leave_out(row)))
+        if wanted or getattr(row, value) in keep:
+            choices.append(SelectChoice(getattr(row, value), INDENT * depth + row.name_de,
+                                        optgroup=group if grouped else None))
+
+    def walk(parent_id: int | None, depth: int, group: str | None) -> None:
+        for row in children.get(parent_id, []):
+            if row.id in seen:
+                continue
+            seen.add(row.id)
+            offer(row, depth, group if depth else row.name_de)
+            walk(row.id, depth + 1, group if depth else row.name_de)
+
+    walk(None, 0, None)
+    for row in sorted(rows, key=lambda r: _name_key(r.name_de)):
+        if row.id not in seen:
+            offer(row, 0, None)
+    return choices
+
+
+def city_choices(*, blank=None, value: str = "slug",
+                 exclude_ids: Iterable[int] = ()) -> list[SelectChoice]:
+    """Cities by name (value: "slug" or "id"), without `exclude_ids`, after an optional
+    empty option labelled `blank`."""
+    excluded = set(exclude_ids)
+    rows = db.session.execute(sa.select(City.id, City.slug, City.name)).all()
+    choices = [SelectChoice("", blank)] if blank is not None else []
+    choices += [SelectChoice(getattr(row, value), row.name)
+                for row in sorted(rows, key=lambda r: _name_key(r.name))
+                if row.id not in excluded]
+    return choices
