@@ -1,18 +1,30 @@
-"""Visits API: GET /api/v1/visits, /api/v1/visits/<id> (with agenda) and /<id>.ics.
+"""Visits API over the visit services.
+
+Read: GET /api/v1/visits, /api/v1/visits/<id> (with agenda) and /<id>.ics.
+Write: POST /visits, PUT /visits/<id>, POST /visits/<id>/agenda/propose,
+POST /visits/<id>/sessions, PUT and DELETE /visits/<id>/sessions/<sid>,
+POST /visits/<id>/members. The services check everything (as for the pages): 403 for
+people who may not plan the visit, 422 with German messages per field in
+`error.errors`, 409 when a proposal would replace an agenda without {"replace": true};
+a refused request stores nothing.
 
 Times are ISO 8601 with the Europe/Berlin offset of their day (+01:00 in winter,
-+02:00 in summer); each session says whether it overlaps another one.
++02:00 in summer); each session says whether it overlaps another one. Times sent
+without an offset are Europe/Berlin wall-clock times.
 """
 import sqlalchemy as sa
-from flask import Response, request, url_for
+from flask import Response, jsonify, request, url_for
+from flask_login import current_user
 
 from ..cities.models import City
 from ..extensions import db
+from ..visits import services
+from ..visits.agenda import propose_agenda
 from ..visits.calendar import visit_calendar
-from ..visits.models import STATUSES, Visit
+from ..visits.models import STATUSES, AgendaSession, Visit
 from ..visits.services import overlaps, visits_query
 from ..visits.timeutil import VISIT_TIMEZONE, isoformat
-from .common import ApiError, api_view, int_arg, not_found
+from .common import ApiError, api_view, json_body, not_found, page_of, slug_arg
 from .views import bp
 
 #: Largest page of the visit list.
@@ -46,6 +58,43 @@ def visit_summary(visit: Visit) -> dict:
     }
 
 
+def member_json(member) -> dict:
+    """A delegation member (registered person or external guest)."""
+    return {
+        "id": member.id,
+        "name": member.name,
+        "email": member.user.email if member.user else None,
+        "external": member.user is None,
+        "role": member.role,
+        "organisation": member.organisation,
+        "side": member.side,
+        "city": member.city.slug,
+    }
+
+
+def session_json(session: AgendaSession, found: dict | None = None) -> dict:
+    """An agenda session; `found` is `overlaps(visit)` (computed when not given)."""
+    if found is None:
+        found = overlaps(session.visit)
+    return {
+        "id": session.id,
+        "position": session.position,
+        "title": session.title,
+        "kind": session.kind,
+        "starts_at": isoformat(session.starts_at),
+        "ends_at": isoformat(session.ends_at),
+        "room": session.room,
+        "description": session.description,
+        "open_questions": session.open_questions,
+        "topics": [_topic(topic) for topic in session.topics],
+        "experiences": [{"slug": e.slug, "title": e.title, "city": e.city.slug}
+                        for e in session.experiences],
+        "contacts": session.contacts,
+        "overlaps": bool(found.get(session.id)),
+        "overlaps_with": [other.id for other in found.get(session.id, [])],
+    }
+
+
 def visit_detail(visit: Visit) -> dict:
     """A visit with delegation, agenda (overlaps flagged), outcomes and report link."""
     found = overlaps(visit)
@@ -53,32 +102,8 @@ def visit_detail(visit: Visit) -> dict:
     data.update({
         "notes": visit.notes,
         "outcomes": visit.outcomes,
-        "members": [{
-            "name": member.name,
-            "email": member.user.email if member.user else None,
-            "external": member.user is None,
-            "role": member.role,
-            "organisation": member.organisation,
-            "side": member.side,
-            "city": member.city.slug,
-        } for member in visit.members],
-        "agenda": [{
-            "id": session.id,
-            "position": session.position,
-            "title": session.title,
-            "kind": session.kind,
-            "starts_at": isoformat(session.starts_at),
-            "ends_at": isoformat(session.ends_at),
-            "room": session.room,
-            "description": session.description,
-            "open_questions": session.open_questions,
-            "topics": [_topic(topic) for topic in session.topics],
-            "experiences": [{"slug": e.slug, "title": e.title, "city": e.city.slug}
-                            for e in session.experiences],
-            "contacts": session.contacts,
-            "overlaps": bool(found.get(session.id)),
-            "overlaps_with": [other.id for other in found.get(session.id, [])],
-        } for session in visit.sessions],
+        "members": [member_json(member) for member in visit.members],
+        "agenda": [session_json(session, found) for session in visit.sessions],
         "has_overlaps": bool(found),
         "report_experience": (visit.report_experience.slug
                               if visit.report_experience is not None else None),
@@ -87,7 +112,7 @@ def visit_detail(visit: Visit) -> dict:
 
 
 def _visit_or_404(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
+    visit = db.session.get(Visit, visit_id) if visit_id <= services.ID_MAX else None
     if visit is None:
         not_found("visit")
     return visit
@@ -108,12 +133,9 @@ def visit_list():
     when = request.args.get("when") or None
     if when not in (None, "upcoming", "past"):
         raise ApiError(400, "when must be 'upcoming' or 'past'")
-    page = int_arg("page", 1)
-    per_page = int_arg("per_page", 20, maximum=MAX_PER_PAGE)
-    query = visits_query(city=city, status=status, when=when)
-    pagination = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    pagination = page_of(visits_query(city=city, status=status, when=when), 20, MAX_PER_PAGE)
     return {"visits": [visit_summary(visit) for visit in pagination.items],
-            "total": pagination.total, "page": page, "per_page": per_page}
+            "total": pagination.total, "page": pagination.page, "per_page": pagination.per_page}
 
 
 @bp.route("/visits/<int:visit_id>")
@@ -132,3 +154,146 @@ def visit_ics(visit_id: int):
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition":
                              f'attachment; filename="besuch-{visit.id}.ics"'})
+
+
+# --- writing -----------------------------------------------------------------------------
+
+#: Fields of POST /visits (the new-visit form; "members" is its delegation list).
+VISIT_CREATE_FIELDS = ("title", "host_city", "visiting_city", "starts_at", "ends_at", "place",
+                       "address", "status", "topics", "notes", "members")
+#: Fields of PUT /visits/<id> (the edit form, plus the outcomes recorded afterwards);
+#: fields left out keep their value.
+VISIT_UPDATE_FIELDS = ("title", "host_city", "visiting_city", "starts_at", "ends_at", "place",
+                       "address", "status", "topics", "notes", "outcomes")
+#: Fields of POST /visits/<id>/sessions and PUT /visits/<id>/sessions/<sid> (session form).
+SESSION_FIELDS = ("title", "starts_at", "ends_at", "room", "kind", "topics", "description",
+                  "open_questions", "experiences")
+
+
+def _fields(data: dict, allowed: tuple) -> dict:
+    """The body's fields, or 422 naming the ones this endpoint does not know."""
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ApiError(422, f"unknown fields: {', '.join(unknown)}",
+                       errors={name: "unbekanntes Feld" for name in unknown})
+    return data
+
+
+def _call(function, *args, **kwargs):
+    """Run a visit service; refusals become 403/422 JSON errors with nothing stored."""
+    try:
+        return function(*args, **kwargs)
+    except services.VisitPermissionDenied as error:
+        db.session.rollback()
+        raise ApiError(403, error.message) from None
+    except services.VisitError as error:
+        db.session.rollback()
+        raise ApiError(422, error.message,
+                       errors={key: str(text) for key, text in error.errors.items()}) from None
+
+
+def _created(body: dict, location: str):
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
+
+
+def _session_or_404(visit: Visit, session_id: int) -> AgendaSession:
+    session = (db.session.get(AgendaSession, session_id) if session_id <= services.ID_MAX
+               else None)
+    if session is None or session.visit_id != visit.id:
+        not_found("session")
+    return session
+
+
+@bp.route("/visits", methods=["POST"])
+@api_view
+def visit_create():
+    """Plan a visit (fields as the new-visit form, members as a list); 201 + Location."""
+    data = _fields(json_body(), VISIT_CREATE_FIELDS)
+    required = {name: None for name in ("title", "host_city", "visiting_city", "starts_at",
+                                        "ends_at")}
+    visit = _call(services.create_visit, current_user, **{**required, **data})
+    db.session.commit()
+    return _created(visit_detail(visit), url_for("api.visit_show", visit_id=visit.id))
+
+
+@bp.route("/visits/<int:visit_id>", methods=["PUT"])
+@api_view
+def visit_update(visit_id: int):
+    """Change a visit's fields (as the edit form, plus "outcomes"); others stay."""
+    visit = _visit_or_404(visit_id)
+    data = _fields(json_body(), VISIT_UPDATE_FIELDS)
+    _call(services.update_visit, current_user, visit, **data)
+    db.session.commit()
+    return visit_detail(visit)
+
+
+@bp.route("/visits/<int:visit_id>/agenda/propose", methods=["POST"])
+@api_view
+def visit_propose_agenda(visit_id: int):
+    """Propose the agenda from the cities' match; an existing one only with "replace"."""
+    visit = _visit_or_404(visit_id)
+    data = request.get_json(silent=True)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    replace = _fields(data, ("replace",)).get("replace", False)
+    if not isinstance(replace, bool):
+        raise ApiError(422, "field 'replace' must be true or false",
+                       errors={"replace": "muss true oder false sein"})
+    try:
+        _call(propose_agenda, current_user, visit, replace=replace)
+    except ApiError as error:
+        if error.status == 422 and "replace" in error.details.get("errors", {}):
+            raise ApiError(409, error.message, **error.details) from None
+        raise
+    db.session.commit()
+    return visit_detail(visit)
+
+
+@bp.route("/visits/<int:visit_id>/sessions", methods=["POST"])
+@api_view
+def session_create(visit_id: int):
+    """Add an agenda session (fields as the session form); 201 + Location of the visit."""
+    visit = _visit_or_404(visit_id)
+    data = _fields(json_body(), SESSION_FIELDS)
+    required = {"title": None, "starts_at": None, "ends_at": None}
+    session = _call(services.add_session, current_user, visit, **{**required, **data})
+    db.session.commit()
+    return _created(session_json(session), url_for("api.visit_show", visit_id=visit.id))
+
+
+@bp.route("/visits/<int:visit_id>/sessions/<int:session_id>", methods=["PUT"])
+@api_view
+def session_update(visit_id: int, session_id: int):
+    """Change an agenda session's fields; fields left out keep their value."""
+    visit = _visit_or_404(visit_id)
+    session = _session_or_404(visit, session_id)
+    data = _fields(json_body(), SESSION_FIELDS)
+    _call(services.update_session, current_user, session, **data)
+    db.session.commit()
+    return session_json(session)
+
+
+@bp.route("/visits/<int:visit_id>/sessions/<int:session_id>", methods=["DELETE"])
+@api_view
+def session_delete(visit_id: int, session_id: int):
+    """Remove an agenda session; the others are renumbered. 204."""
+    visit = _visit_or_404(visit_id)
+    session = _session_or_404(visit, session_id)
+    _call(services.remove_session, current_user, session)
+    db.session.commit()
+    return "", 204
+
+
+@bp.route("/visits/<int:visit_id>/members", methods=["POST"])
+@api_view
+def member_create(visit_id: int):
+    """Add a delegation member: {"user": e-mail} or {"guest_name": ...}; 201."""
+    visit = _visit_or_404(visit_id)
+    member = _call(services.add_member, current_user, visit, json_body())
+    db.session.commit()
+    return _created(member_json(member), url_for("api.visit_show", visit_id=visit.id))

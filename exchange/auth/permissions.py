@@ -150,3 +150,8 @@ def can_choose_project_city(user: User | None) -> bool:
 def can_find_partners_for(user: User | None, city) -> bool:
     """Members look for partners for their own city; platform admins for any city."""
     return is_member(user) and city is not None and (user.is_admin or belongs_to(user, city))
+
+
+def can_plan_visits(user: User | None) -> bool:
+    """Platform admins, and visit planners and city admins of their own city, plan visits."""
+    return is_member(user) and (user.is_admin or can_plan_visits_for(user, user.city))

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..auth.models import User
-from ..auth.permissions import can_create_visit, can_edit_visit
+from ..auth.permissions import can_create_visit, can_edit_visit, can_plan_visits
 from ..cities.models import City, Topic
 from ..extensions import db
 from ..util import utcnow
@@ -49,6 +49,9 @@ class VisitPermissionDenied(PermissionError):
 # --- validation --------------------------------------------------------------------------
 
 def _text(value, field: str, maximum: int, errors: dict, label: str, required=False) -> str:
+    if value is not None and not isinstance(value, str):
+        errors[field] = _("%(label)s muss ein Text sein.", label=label)
+        return ""
     value = (value or "").replace("\r\n", "\n").strip()
     if required and not value:
         errors[field] = _("Bitte geben Sie einen Titel ein.")
@@ -80,12 +83,28 @@ def _choice(value, choices, field: str, errors: dict) -> None:
         errors[field] = _("Ungültiger Wert „%(value)s“.", value=value)
 
 
+#: Largest id an INTEGER column holds; larger numbers name nothing (and PostgreSQL
+#: would refuse to compare them).
+ID_MAX = 2**31 - 1
+
+
+def _by_id(model, value):
+    """The row with this numeric id (int or digit string), or None."""
+    number = int(value)
+    return db.session.get(model, number) if 0 < number <= ID_MAX else None
+
+
+def _is_id(value) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or \
+        (isinstance(value, str) and value.strip().isdigit())
+
+
 def _city(value, field: str, errors: dict) -> City | None:
     if isinstance(value, City):
         return value
     city = None
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        city = db.session.get(City, int(value))
+    if _is_id(value):
+        city = _by_id(City, value)
     elif isinstance(value, str) and value.strip():
         city = db.session.scalar(sa.select(City).where(City.slug == value.strip()))
     if city is None:
@@ -94,10 +113,19 @@ def _city(value, field: str, errors: dict) -> City | None:
     return city
 
 
+def _is_list(value) -> bool:
+    """A list of items (API clients send JSON arrays); a string is not a list here."""
+    return value is None or isinstance(value, (list, tuple, set))
+
+
 def _topics(topics, errors: dict) -> list[Topic]:
     from ..wiki.services import resolve_topics
 
-    items = [db.session.get(Topic, item) if isinstance(item, int) else item
+    if not _is_list(topics) or not all(isinstance(item, (int, str, Topic))
+                                       and not isinstance(item, bool) for item in topics):
+        errors["topics"] = _("Die Themen müssen eine Liste von Themen-Kennungen sein.")
+        return []
+    items = [_by_id(Topic, item) if isinstance(item, int) else item
              for item in topics or ()]
     if any(item is None for item in items):
         errors["topics"] = _("Unbekanntes Thema.")
@@ -136,19 +164,30 @@ def find_user(reference) -> User | None:
     """A user by User, id or e-mail address (case-insensitive), or None."""
     if isinstance(reference, User):
         return reference
-    if isinstance(reference, int) or (isinstance(reference, str) and reference.strip().isdigit()):
-        return db.session.get(User, int(reference))
+    if _is_id(reference):
+        return _by_id(User, reference)
     if isinstance(reference, str) and reference.strip():
         return db.session.scalar(sa.select(User).where(User.email == reference.strip().lower()))
     return None
 
 
+#: The keys a delegation member given as a mapping (API) may have.
+MEMBER_KEYS = ("user", "guest_name", "role", "organisation", "side")
+
+
 def _member(spec, errors: dict, index: int) -> VisitMember | None:
-    if isinstance(spec, dict):
-        spec = MemberSpec(**{key: spec.get(key) for key in
-                             ("user", "guest_name", "role", "organisation", "side")
-                             if spec.get(key) is not None})
     field = f"members-{index}"
+    if isinstance(spec, dict):
+        unknown = sorted(str(key) for key in set(spec) - set(MEMBER_KEYS))
+        if unknown:
+            errors[field] = _("Unbekannte Angaben zur Person: %(names)s.",
+                              names=", ".join(unknown))
+            return None
+        spec = MemberSpec(**{key: spec.get(key) for key in MEMBER_KEYS
+                             if spec.get(key) is not None})
+    if not isinstance(spec, MemberSpec):
+        errors[field] = _("Eine Person wird mit „user“ (E-Mail) oder „guest_name“ angegeben.")
+        return None
     local: dict = {}
     role = _text(spec.role, field, ROLE_MAX, local, _("Die Funktion"))
     organisation = _text(spec.organisation, field, ORGANISATION_MAX, local, _("Die Organisation"))
@@ -174,6 +213,9 @@ def _member(spec, errors: dict, index: int) -> VisitMember | None:
 
 def _members(specs, errors: dict, existing=()) -> list[VisitMember]:
     members, seen = [], {member.user_id for member in existing if member.user_id}
+    if not _is_list(specs):
+        errors["members"] = _("Die Delegation muss eine Liste von Personen sein.")
+        return []
     for index, spec in enumerate(specs or ()):
         member = _member(spec, errors, index)
         if member is None:
@@ -247,6 +289,9 @@ def _check_cities(host, visiting, errors: dict) -> None:
 def create_visit(actor, *, title, host_city, visiting_city, starts_at, ends_at, place="",
                  address="", status="idea", topics=(), notes="", members=()) -> Visit:
     """Create a visit with its delegation; raises VisitError or VisitPermissionDenied."""
+    if actor is not None and not can_plan_visits(actor):
+        raise VisitPermissionDenied(_("Nur Besuchsplaner und Stadt-Admins dürfen Besuche "
+                                      "anlegen."))
     errors: dict = {}
     clean = _validated_fields(dict(title=title, host_city=host_city,
                                    visiting_city=visiting_city, starts_at=starts_at,
@@ -404,6 +449,9 @@ def _experiences(items, errors: dict) -> list:
     from ..wiki.models import Experience
 
     found, unknown = [], []
+    if not _is_list(items):
+        errors["experiences"] = _("Die Erfahrungen müssen eine Liste von Kennungen sein.")
+        return []
     for item in items or ():
         experience = item
         if not isinstance(item, Experience):
