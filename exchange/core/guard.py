@@ -8,10 +8,9 @@ from flask import abort, request
 from werkzeug.routing import IntegerConverter
 from flask_babel import gettext as _
 
+from ..util import MAX_ID  # largest id a route accepts; larger ones are a plain 404
+
 NUL = "\x00"
-#: Largest id a route accepts: PostgreSQL's INTEGER; larger numbers would make the
-#: database raise (SQLite: OverflowError) instead of giving a plain 404.
-MAX_ID = 2**31 - 1
 
 
 class BoundedIntegerConverter(IntegerConverter):
