@@ -2,11 +2,13 @@
 from datetime import datetime
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import abort, g, jsonify, request
 from flask_login import current_user
 
 from ..auth.permissions import is_member
-from ..extensions import csrf
+from ..extensions import csrf, db
+from ..util import MAX_ID
 
 
 class ApiError(Exception):
@@ -54,8 +56,12 @@ def json_body() -> dict:
     return data
 
 
-def int_arg(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
-    """An integer query argument within bounds, or a 400 error."""
+def int_arg(name: str, default: int, minimum: int = 1, maximum: int = MAX_ID) -> int:
+    """An integer query argument within bounds, or a 400 error.
+
+    `maximum` is never above MAX_ID: larger numbers would overflow the database.
+    """
+    maximum = min(maximum, MAX_ID)
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -63,10 +69,38 @@ def int_arg(name: str, default: int, minimum: int = 1, maximum: int | None = Non
         value = int(raw)
     except ValueError:
         raise ApiError(400, f"query parameter {name!r} must be an integer") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ApiError(400, f"query parameter {name!r} must be {bound}")
+    if not minimum <= value <= maximum:
+        raise ApiError(400, f"query parameter {name!r} must be between {minimum} and {maximum}")
     return value
+
+
+def page_of(query, default_per_page: int, max_per_page: int):
+    """One page of the select `query` as asked by ?page= and ?per_page= (400 when out of
+    bounds); a flask_sqlalchemy Pagination (.items, .total, .page, .per_page). A page
+    past the end has no items."""
+    page = int_arg("page", 1)
+    per_page = int_arg("per_page", default_per_page, maximum=max_per_page)
+    return db.paginate(query, page=page, per_page=per_page, max_per_page=None,
+                       error_out=False)
+
+
+def slug_arg(model, name: str, fields: dict | None = None):
+    """The `model` row (City, Topic) whose slug query argument `name` gives; None without it.
+
+    An unknown slug is a 400 error "unknown <name> '<slug>'"; with `fields` given, the
+    message is put there under `name` instead (for views that report all bad filters at
+    once) and None is returned.
+    """
+    slug = (request.args.get(name) or "").strip()
+    if not slug:
+        return None
+    found = db.session.scalar(sa.select(model).filter_by(slug=slug))
+    if found is None:
+        message = f"unknown {name} {slug!r}"
+        if fields is None:
+            raise ApiError(400, message)
+        fields[name] = message
+    return found
 
 
 def utc_iso(value: datetime | None) -> str | None:
@@ -84,5 +118,5 @@ def forbidden(message: str = "you may not do this"):
     raise ApiError(403, message)
 
 
-__all__ = ["ApiError", "api_view", "error_response", "json_body", "int_arg", "not_found",
-           "forbidden", "utc_iso", "abort"]
+__all__ = ["ApiError", "api_view", "error_response", "json_body", "int_arg", "page_of",
+           "slug_arg", "not_found", "forbidden", "utc_iso", "abort"]
