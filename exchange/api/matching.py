@@ -6,7 +6,7 @@ from ..cities.models import City
 from ..extensions import db
 from ..matching.services import (KINDS, MAX_LIMIT, Match, MatchError, UnknownTopic,
                                  find_partners)
-from .common import ApiError, api_view, int_arg, not_found
+from .common import ApiError, api_view, int_arg
 from .views import bp
 
 DEFAULT_LIMIT = 10
@@ -56,9 +56,7 @@ def _bool_arg(name: str) -> bool:
 @api_view
 def city_matches(slug: str):
     """Ranked partner cities for a city: ?kind=&topic=&limit=&state=&size_band=&include_active=."""
-    city = db.session.scalar(sa.select(City).where(City.slug == slug))
-    if city is None:
-        not_found("city")
+    city = db.one_or_404(sa.select(City).filter_by(slug=slug), description="city not found")
     kind = request.args.get("kind") or None
     if kind is not None and kind not in KINDS:
         raise ApiError(400, "query parameter 'kind' must be one of: " + ", ".join(KINDS))

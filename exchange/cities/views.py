@@ -27,20 +27,6 @@ def require_login():
     """Every page of this blueprint is for logged-in members."""
 
 
-def _city_or_404(slug: str) -> City:
-    city = db.session.scalar(sa.select(City).where(City.slug == slug))
-    if city is None:
-        abort(404)
-    return city
-
-
-def _topic_or_404(slug: str) -> Topic:
-    topic = db.session.scalar(sa.select(Topic).where(Topic.slug == slug))
-    if topic is None:
-        abort(404)
-    return topic
-
-
 def _require(allowed: bool) -> None:
     if not allowed:
         abort(403)
@@ -126,7 +112,7 @@ def show(slug: str):
     """A city's profile, its interests by stance, its experiences and other domains' sections."""
     from ..wiki.models import Experience
 
-    city = _city_or_404(slug)
+    city = db.one_or_404(sa.select(City).filter_by(slug=slug))
     interests = db.session.scalars(
         sa.select(Interest).where(Interest.city_id == city.id)
         .join(Interest.topic).order_by(Interest.maturity.desc(), Topic.name_de)
@@ -150,7 +136,7 @@ def show(slug: str):
 @bp.route("/staedte/<slug>/bearbeiten", methods=["GET", "POST"])
 def edit(slug: str):
     """City admins edit the profile, website and population."""
-    city = _city_or_404(slug)
+    city = db.one_or_404(sa.select(City).filter_by(slug=slug))
     _require(permissions.can_edit_city(current_user, city))
     form = CityProfileForm(obj=city)
     if form.validate_on_submit():
@@ -170,7 +156,7 @@ def edit(slug: str):
 @bp.route("/staedte/<slug>/interessen", methods=["GET", "POST"])
 def interests(slug: str):
     """City admins list, add, change and remove the city's interests."""
-    city = _city_or_404(slug)
+    city = db.one_or_404(sa.select(City).filter_by(slug=slug))
     _require(permissions.can_edit_city(current_user, city))
     form = InterestForm()
     if request.method == "GET" and request.args.get("thema"):
@@ -202,9 +188,9 @@ def interests(slug: str):
 @bp.route("/staedte/<slug>/interessen/<topic_slug>/entfernen", methods=["POST"])
 def remove_interest_view(slug: str, topic_slug: str):
     """Remove one interest (POST with CSRF token)."""
-    city = _city_or_404(slug)
+    city = db.one_or_404(sa.select(City).filter_by(slug=slug))
     _require(permissions.can_edit_city(current_user, city))
-    topic = _topic_or_404(topic_slug)
+    topic = db.one_or_404(sa.select(Topic).filter_by(slug=topic_slug))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -248,7 +234,7 @@ def topic(slug: str):
     """One topic: names, aliases, place in the tree, cities by stance, experiences."""
     from ..wiki.models import Experience, experience_topics
 
-    topic = _topic_or_404(slug)
+    topic = db.one_or_404(sa.select(Topic).filter_by(slug=slug))
     interests = db.session.scalars(
         sa.select(Interest).where(Interest.topic_id == topic.id)
         .join(Interest.city).order_by(Interest.maturity.desc(), City.name)

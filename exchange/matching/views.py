@@ -1,6 +1,6 @@
 """Partner pages: "Partner finden" and the matching sections on city and topic pages."""
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -27,9 +27,7 @@ def _chosen_city() -> City | None:
     """The city to find partners for: ?stadt= if the user may (admins), else the own city."""
     slug = request.args.get("stadt")
     if slug:
-        city = db.session.scalar(sa.select(City).where(City.slug == slug))
-        if city is None:
-            abort(404)
+        city = db.one_or_404(sa.select(City).filter_by(slug=slug))
         if permissions.can_find_partners_for(current_user, city):
             return city
     return current_user.city
