@@ -12,7 +12,6 @@ Times are ISO 8601 with the Europe/Berlin offset of their day (+01:00 in winter,
 +02:00 in summer); each session says whether it overlaps another one. Times sent
 without an offset are Europe/Berlin wall-clock times.
 """
-import sqlalchemy as sa
 from flask import Response, jsonify, request, url_for
 from flask_login import current_user
 
@@ -122,11 +121,7 @@ def _visit_or_404(visit_id: int) -> Visit:
 @api_view
 def visit_list():
     """Visits, filtered by ?city=<slug>, ?status=, ?when=upcoming|past; paginated."""
-    city = None
-    if request.args.get("city"):
-        city = db.session.scalar(sa.select(City).where(City.slug == request.args["city"]))
-        if city is None:
-            raise ApiError(400, f"unknown city {request.args['city']!r}")
+    city = slug_arg(City, "city")
     status = request.args.get("status") or None
     if status is not None and status not in STATUSES:
         raise ApiError(400, f"status must be one of {', '.join(STATUSES)}")
