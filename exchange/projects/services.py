@@ -13,7 +13,7 @@ from ..auth import permissions
 from ..auth.models import User
 from ..cities.models import City, Topic
 from ..extensions import db
-from ..util import utcnow
+from ..util import parse_id, utcnow
 from . import states
 from .mail import queue_mail
 from .models import (Notification, Project, ProjectComment, ProjectEvent,
@@ -51,10 +51,8 @@ class ProjectPermissionError(PermissionError):
 
 def get_project(project_id) -> Project | None:
     """The project with this id, or None."""
-    try:
-        return db.session.get(Project, int(project_id))
-    except (TypeError, ValueError):
-        return None
+    project_id = parse_id(project_id)
+    return db.session.get(Project, project_id) if project_id is not None else None
 
 
 def get_visible_project(user: User, project_id) -> Project | None:
@@ -72,12 +70,12 @@ def _resolve(model, values, kind: str) -> list:
         if isinstance(value, model):
             row = value
         elif isinstance(value, int) and not isinstance(value, bool):
-            row = db.session.get(model, value)
+            row = db.session.get(model, value) if parse_id(value) else None
         elif isinstance(value, str) and value.strip():
             text = value.strip()
             row = db.session.scalar(sa.select(model).where(model.slug == text))
-            if row is None and text.isdigit():
-                row = db.session.get(model, int(text))
+            if row is None and parse_id(text):
+                row = db.session.get(model, parse_id(text))
         else:
             row = None
         if row is None:
@@ -185,10 +183,9 @@ def notifications_for(user: User, unread_only: bool = False, limit: int | None =
 
 def get_notification(user: User, notification_id) -> Notification | None:
     """One of `user`'s notifications (None for someone else's, so ids leak nothing)."""
-    try:
-        notification = db.session.get(Notification, int(notification_id))
-    except (TypeError, ValueError):
-        return None
+    notification_id = parse_id(notification_id)
+    notification = (db.session.get(Notification, notification_id)
+                    if notification_id is not None else None)
     if notification is None or notification.user_id != user.id:
         return None
     return notification

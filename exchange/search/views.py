@@ -10,20 +10,13 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..extensions import db
+from ..util import page_argument
 from . import services
 from .engine import FACET_FIELDS
 
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 10
-
-
-def _page_argument() -> int:
-    """The page number from the URL; anything unusable means page 1."""
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except (TypeError, ValueError):
-        return 1
 
 
 def facet_labels(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, str]]:
@@ -63,7 +56,7 @@ def search():
     sort = request.args.get("sort", "relevance")
     if sort not in ("relevance", "date"):
         sort = "relevance"
-    results = services.search(query, page=_page_argument(), per_page=PER_PAGE, sort=sort,
+    results = services.search(query, page=page_argument(), per_page=PER_PAGE, sort=sort,
                               **filters)
     if results.total and results.page > results.pages:
         results = services.search(query, page=results.pages, per_page=PER_PAGE, sort=sort,

@@ -25,6 +25,7 @@ from ..auth.permissions import can_edit_experience, can_read_experience, can_wri
 from ..core.hooks import fill, slot
 from ..extensions import db
 from ..markup import excerpt
+from ..util import page_argument, parse_id
 from . import services
 from .diff import diff_revisions
 from .forms import KIND_LABELS, STATUS_LABELS, ActionForm, ExperienceForm
@@ -34,13 +35,6 @@ bp = Blueprint("wiki", __name__)
 
 PER_PAGE = 20
 DASHBOARD_ITEMS = 8
-
-
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 def _pages(total: int, per_page: int = PER_PAGE) -> int:
@@ -96,13 +90,15 @@ def index():
     status = request.args.get("status") if request.args.get("status") in STATUS_LABELS else None
     unknown = (request.args.get("city") and city is None) or (
         request.args.get("topic") and topic is None)
-    page = _page()
+    page = page_argument()
     if unknown:
         items, total = [], 0
     else:
-        items, total = services.paginate(
+        pagination = db.paginate(
             services.experiences_query(current_user, city=city, topic=topic, kind=kind,
-                                       status=status), page, PER_PAGE)
+                                       status=status), page=page, per_page=PER_PAGE,
+            error_out=False)
+        items, total = pagination.items, pagination.total
     cities = db.session.scalars(sa.select(City).order_by(City.name)).all()
     used_topics = db.session.scalars(
         sa.select(Topic).where(Topic.id.in_(
@@ -224,11 +220,8 @@ def edit(slug: str):
 
 def _conflict_view(experience: Experience, base_id, current: Revision, form) -> dict:
     """What the conflict page shows: their change (base→current) and yours (base→form)."""
-    base = None
-    try:
-        base = db.session.get(Revision, int(base_id))
-    except (TypeError, ValueError):
-        pass
+    base_id = parse_id(base_id)
+    base = db.session.get(Revision, base_id) if base_id is not None else None
     if base is None or base.experience_id != experience.id:
         base = current
     yours = SimpleNamespace(title=form.title.data or "", body=form.body.data or "")
@@ -269,10 +262,10 @@ def compare(slug: str):
         raw = request.args.get(name, "")
         if raw == "":
             return default
-        try:
-            return int(raw)
-        except ValueError:
+        number = parse_id(raw)
+        if number is None:
             abort(404, description=_("„%(value)s“ ist keine Versionsnummer.", value=raw))
+        return number
 
     new_number = number_arg("bis", current_number)
     old_number = number_arg("von", max(1, new_number - 1))
@@ -346,11 +339,11 @@ def delete(slug: str):
 @login_required
 def changes():
     """Recent changes across all cities: every revision the user may read, newest first."""
-    page = _page()
-    revisions, total = services.paginate(services.recent_revisions_query(current_user),
-                                         page, PER_PAGE)
-    return render_template("wiki/changes.html", revisions=revisions, total=total, page=page,
-                           pages=_pages(total))
+    page = page_argument()
+    pagination = db.paginate(services.recent_revisions_query(current_user), page=page,
+                             per_page=PER_PAGE, error_out=False)
+    return render_template("wiki/changes.html", revisions=pagination.items,
+                           total=pagination.total, page=page, pages=_pages(pagination.total))
 
 
 @slot("dashboard", "recent_changes", "wiki/_slot_dashboard.html", order=10)
