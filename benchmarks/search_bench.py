@@ -238,8 +238,8 @@ def directory_size(path):
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
-def run_whoosh(documents, queries, directory, procs, profile):
-    engine = WhooshEngine(directory, procs=procs)
+def run_whoosh(documents, queries, directory, procs, profile, limitmb=None):
+    engine = WhooshEngine(directory, procs=procs, limitmb=limitmb)
     lexicon = [name for _, name, _ in TOPICS]
     started, cpu_started = time.perf_counter(), _cpu()
     lexicon = lexicon + sorted(frequent_nouns(documents))
@@ -338,6 +338,7 @@ def main(argv=None):
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--quick", action="store_true", help="5,000 documents, 300 queries")
     parser.add_argument("--procs", type=int, default=1, help="Whoosh writer processes")
+    parser.add_argument("--limitmb", type=int, help="Whoosh posting pool size per writer (MB)")
     parser.add_argument("--profile", choices=("build", "query"), help="print a cProfile")
     args = parser.parse_args(argv)
     if args.quick:
@@ -354,8 +355,8 @@ def main(argv=None):
           f"cpus: {os.cpu_count()})")
 
     with tempfile.TemporaryDirectory() as whoosh_dir, tempfile.TemporaryDirectory() as fts_dir:
-        w_build, w_lat, w_size, totals, w_build_cpu, w_cpu_lat = run_whoosh(documents, queries, whoosh_dir, args.procs,
-                                                    args.profile)
+        w_build, w_lat, w_size, totals, w_build_cpu, w_cpu_lat = run_whoosh(
+            documents, queries, whoosh_dir, args.procs, args.profile, args.limitmb)
         f_build, f_lat, f_size = run_fts5(documents, queries, fts_dir)
 
     def row(name, build, latencies, size):

@@ -63,8 +63,10 @@ PHRASE_FIELDS = ("title", "topics", "body")
 #: always). Misspellings that need a suggestion are long words ("Digitalisierng");
 #: every body word would make the spelling field 40 % of all postings.
 SPELL_BODY_WORD_RE = re.compile(r"\w{8,}")
-#: Memory for Whoosh's posting pool per writer process, in MB.
-WRITER_LIMIT_MB = 256
+#: Memory for Whoosh's posting pool per writer process, in MB. Below what a rebuild
+#: needs, Whoosh spills sorted runs to temporary files and merges them: at 15,000
+#: documents 256 MB gave 392 docs per CPU-second, 1024 MB 733.
+WRITER_LIMIT_MB = 1024
 #: Cache of per-segment posting arrays, in (segment, field, term) entries.
 POSTINGS_CACHE_SIZE = 50_000
 #: Phrase results remembered per searcher generation.
@@ -457,9 +459,10 @@ class _Writer(IndexWriterSession):
 class WhooshEngine(SearchEngine):
     """SearchEngine on Whoosh with generations swapped through the CURRENT pointer."""
 
-    def __init__(self, index_dir, procs: int = 1):
+    def __init__(self, index_dir, procs: int = 1, limitmb: int | None = None):
         self.root = Path(index_dir)
         self.procs = procs
+        self.limitmb = limitmb or WRITER_LIMIT_MB
         self._guard = threading.RLock()
         self._lock_depth = 0
         self._lock_handle = None
@@ -629,7 +632,7 @@ class WhooshEngine(SearchEngine):
             path = self.root / name
             path.mkdir()
             ix = whoosh_index.create_in(str(path), make_schema(GermanAnalysis(lexicon)))
-            options = {"limitmb": WRITER_LIMIT_MB}
+            options = {"limitmb": self.limitmb}
             if self.procs > 1:
                 options.update(procs=self.procs, multisegment=True)
             writer = ix.writer(**options)
