@@ -1,15 +1,10 @@
 """GET /api/v1/cities/<slug>/matches: ranking, reasons, filters and errors."""
 import pytest
 
-from exchange.auth.services import create_token
-from exchange.extensions import db
-
 
 @pytest.fixture
-def bearer(anna):
-    _token, clear = create_token(anna, "matching tests")
-    db.session.commit()
-    return {"Authorization": f"Bearer {clear}"}
+def bearer(anna, token_for):
+    return {"Authorization": f"Bearer {token_for(anna, 'matching tests')}"}
 
 
 def test_requires_authentication(client, world):

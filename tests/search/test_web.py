@@ -3,15 +3,10 @@ import re
 
 import pytest
 
-from exchange.auth.services import create_token
-from exchange.extensions import db
-
 
 @pytest.fixture
-def token(anna):
-    _, clear = create_token(anna, "Suche")
-    db.session.commit()
-    return clear
+def token(anna, token_for):
+    return token_for(anna, "Suche")
 
 
 # --- page ---------------------------------------------------------------------------------
