@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 from ..cities.models import STANCES, City, Interest, Topic, TopicAlias
 from ..extensions import db
 from ..util import slugify
-from .common import ApiError, api_view, int_arg, not_found, utc_iso
+from .common import ApiError, api_view, not_found, page_of, utc_iso
 from .views import bp
 
 #: Page sizes: cities are few, topics many (the OZG catalogue alone has 626 entries).
@@ -37,16 +37,6 @@ def _slug_like(text: str) -> str:
     slug = slugify(text, max_length=MAX_QUERY_LENGTH * 2)
     # slugify() answers "eintrag" for text without letters or digits; search that text as is.
     return _like(slug if slug != "eintrag" or "eintrag" in text.lower() else text)
-
-
-def _page(query, order_by, default: int, maximum: int, options=()):
-    """Run `query` for the requested page; returns (rows, total, page, per_page)."""
-    page = int_arg("page", 1)
-    per_page = int_arg("per_page", default, maximum=maximum)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.options(*options).order_by(*order_by).limit(per_page)
-                              .offset((page - 1) * per_page)).all()
-    return rows, total, page, per_page
 
 
 def _city_or_404(slug: str) -> City:
@@ -101,11 +91,14 @@ def interest_json(interest: Interest) -> dict:
             "updated_at": utc_iso(interest.updated_at)}
 
 
+def _ordered_interests(query):
+    return (query.options(selectinload(Interest.city), selectinload(Interest.topic))
+            .join(City, Interest.city_id == City.id).join(Topic, Interest.topic_id == Topic.id)
+            .order_by(Interest.stance, Interest.maturity.desc(), City.slug, Topic.slug))
+
+
 def _interests(query) -> list[Interest]:
-    return db.session.scalars(
-        query.options(selectinload(Interest.city), selectinload(Interest.topic))
-        .join(City, Interest.city_id == City.id).join(Topic, Interest.topic_id == Topic.id)
-        .order_by(Interest.stance, Interest.maturity.desc(), City.slug, Topic.slug)).all()
+    return db.session.scalars(_ordered_interests(query)).all()
 
 
 # --- cities ------------------------------------------------------------------------------
@@ -123,10 +116,9 @@ def list_cities():
         pattern = _like(text)
         query = query.where(sa.or_(sa.func.lower(City.name).like(pattern, escape="\\"),
                                    City.slug.like(_slug_like(text), escape="\\")))
-    cities, total, page, per_page = _page(query, (City.name, City.slug),
-                                          CITY_PER_PAGE, CITY_MAX_PER_PAGE)
-    return jsonify(items=[city_json(city) for city in cities], total=total, page=page,
-                   per_page=per_page)
+    cities = page_of(query.order_by(City.name, City.slug), CITY_PER_PAGE, CITY_MAX_PER_PAGE)
+    return jsonify(items=[city_json(city) for city in cities.items], total=cities.total,
+                   page=cities.page, per_page=cities.per_page)
 
 
 @bp.route("/cities/<slug>")
@@ -161,14 +153,14 @@ def list_topics():
             Topic.id.in_(sa.select(TopicAlias.topic_id).where(
                 sa.func.lower(TopicAlias.alias).like(pattern, escape="\\"))),
         ))
-    topics, total, page, per_page = _page(query, (Topic.slug,), TOPIC_PER_PAGE,
-                                          TOPIC_MAX_PER_PAGE,
-                                          options=(selectinload(Topic.aliases),))
+    pagination = page_of(query.options(selectinload(Topic.aliases)).order_by(Topic.slug),
+                         TOPIC_PER_PAGE, TOPIC_MAX_PER_PAGE)
+    topics = pagination.items
     parents = dict(db.session.execute(
         sa.select(Topic.id, Topic.slug).where(Topic.id.in_(
             {topic.parent_id for topic in topics if topic.parent_id}))).all())
     return jsonify(items=[topic_json(topic, parents.get(topic.parent_id)) for topic in topics],
-                   total=total, page=page, per_page=per_page)
+                   total=pagination.total, page=pagination.page, per_page=pagination.per_page)
 
 
 @bp.route("/topics/<slug>")
@@ -206,9 +198,6 @@ def list_interests():
         if stance not in STANCES:
             raise ApiError(400, f"unknown stance {stance!r}; use one of {', '.join(STANCES)}")
         query = query.where(Interest.stance == stance)
-    page = int_arg("page", 1)
-    per_page = int_arg("per_page", INTEREST_PER_PAGE, maximum=INTEREST_MAX_PER_PAGE)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    query = query.limit(per_page).offset((page - 1) * per_page)
-    return jsonify(items=[interest_json(interest) for interest in _interests(query)],
-                   total=total, page=page, per_page=per_page)
+    interests = page_of(_ordered_interests(query), INTEREST_PER_PAGE, INTEREST_MAX_PER_PAGE)
+    return jsonify(items=[interest_json(interest) for interest in interests.items],
+                   total=interests.total, page=interests.page, per_page=interests.per_page)

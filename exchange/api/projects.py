@@ -7,7 +7,7 @@ from ..cities.models import City
 from ..extensions import db
 from ..projects import services, states
 from ..projects.models import Notification, Project, ProjectComment
-from .common import ApiError, api_view, int_arg, json_body, utc_iso
+from .common import ApiError, api_view, int_arg, json_body, page_of, utc_iso
 from .views import bp
 
 DEFAULT_PER_PAGE = 20
@@ -145,12 +145,10 @@ def list_projects():
         city = db.session.scalar(db.select(City).where(City.slug == request.args["city"]))
         if city is None:
             raise ApiError(400, f"unknown city {request.args['city']!r}")
-    page = int_arg("page", 1)
-    per_page = int_arg("per_page", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
     query = services.projects_query(current_user, scope=scope, state=state, city=city)
-    pagination = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    pagination = page_of(query, DEFAULT_PER_PAGE, MAX_PER_PAGE)
     return jsonify(projects=[project_json(p) for p in pagination.items], total=pagination.total,
-                   page=page, per_page=per_page)
+                   page=pagination.page, per_page=pagination.per_page)
 
 
 @bp.route("/projects/<int:project_id>")

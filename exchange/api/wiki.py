@@ -7,7 +7,7 @@ from ..auth.permissions import can_edit_experience, can_read_experience
 from ..extensions import db
 from ..wiki import services
 from ..wiki.models import KINDS, STATUSES, Experience, Revision
-from .common import ApiError, api_view, error_response, int_arg, json_body, utc_iso
+from .common import ApiError, api_view, error_response, json_body, page_of, utc_iso
 from .views import bp
 
 DEFAULT_PER_PAGE = 20
@@ -106,8 +106,6 @@ def list_experiences():
     """Experiences the caller may read; filters city, topic, kind, status; paginated."""
     from ..cities.models import City, Topic
 
-    page = int_arg("page", 1)
-    per_page = int_arg("per_page", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
     fields: dict = {}
     city = _lookup(City, request.args["city"], "city", fields) if request.args.get("city") else None
     topic = (_lookup(Topic, request.args["topic"], "topic", fields)
@@ -121,11 +119,11 @@ def list_experiences():
     if fields:
         # Bad query arguments are 400 throughout the API (as in cities.py and int_arg).
         raise ApiError(400, "unknown filter value", fields=fields)
-    items, total = services.paginate(
-        services.experiences_query(current_user, city=city, topic=topic, kind=kind,
-                                   status=status), page, per_page)
-    return jsonify(items=[experience_json(item) for item in items], total=total, page=page,
-                   per_page=per_page)
+    pagination = page_of(services.experiences_query(current_user, city=city, topic=topic,
+                                                    kind=kind, status=status),
+                         DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    return jsonify(items=[experience_json(item) for item in pagination.items],
+                   total=pagination.total, page=pagination.page, per_page=pagination.per_page)
 
 
 @bp.route("/experiences/<slug>", methods=["GET"])

@@ -32,7 +32,7 @@ from ..auth.permissions import can_edit_visit, can_plan_visits_for
 from ..cities.models import City, Topic
 from ..core.hooks import slot
 from ..extensions import db
-from ..util import slugify
+from ..util import page_argument, parse_id, slugify
 from . import services
 from .agenda import propose_agenda, session_time_text
 from .calendar import visit_calendar
@@ -135,11 +135,7 @@ def index():
         status = ""
     query = services.visits_query(city=city, status=status or None,
                                   when=None if when == "all" else when)
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(query, page=page_argument(), per_page=PER_PAGE, error_out=False)
     may_create = current_user.is_admin or can_plan_visits_for(current_user, current_user.city)
     return render_template("visits/index.html", visits=pagination.items, pagination=pagination,
                            cities=_cities(), city_slug=city_slug, status=status, when=when,
@@ -475,7 +471,8 @@ def start_project(visit_id: int):
     visit = _editable(visit_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    topic = db.session.get(Topic, request.form.get("topic", type=int) or 0)
+    topic_id = parse_id(request.form.get("topic"))
+    topic = db.session.get(Topic, topic_id) if topic_id is not None else None
     if topic is None:
         flash(_("Bitte wählen Sie ein Thema."), "error")
         return redirect(url_for("visits.show", visit_id=visit.id) + "#ergebnisse")

@@ -480,15 +480,7 @@ def recent_revisions_query(user, city=None):
     return query.order_by(Revision.created_at.desc(), Revision.id.desc())
 
 
-def paginate(query, page: int, per_page: int):
-    """(items, total) of one page of a select."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None)
-                                                                     .subquery()))
-    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
-    return items, total
-
-
 __all__ = ["WikiError", "EditConflict", "PermissionDenied", "create_experience",
            "update_experience", "restore_revision", "publish", "unpublish",
            "delete_experience", "get_experience", "get_revision", "experiences_query",
-           "recent_revisions_query", "paginate", "resolve_topics"]
+           "recent_revisions_query", "resolve_topics"]

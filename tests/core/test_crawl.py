@@ -52,32 +52,79 @@ USERS = [
 
 
 class PageParser(HTMLParser):
-    """Collects the <title> text, whether an <h1> exists and every <a href>."""
+    """Collects the <title> text, whether an <h1> exists, every <a href> and every form
+    (its method, action and fields as a browser would send them)."""
 
     def __init__(self):
         super().__init__()
         self.title = ""
         self.h1_count = 0
         self.links: list[str] = []
+        self.forms: list[dict] = []
         self._in_title = False
+        self._form: dict | None = None
+        self._select: dict | None = None
+        self._textarea: dict | None = None
 
     def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
         if tag == "title":
             self._in_title = True
         elif tag == "h1":
             self.h1_count += 1
         elif tag == "a":
-            href = dict(attrs).get("href")
+            href = attributes.get("href")
             if href:
                 self.links.append(href)
+        elif tag == "form":
+            self._form = {"method": (attributes.get("method") or "get").lower(),
+                          "action": attributes.get("action") or "", "fields": []}
+            self.forms.append(self._form)
+        elif self._form is None or "disabled" in attributes:
+            return
+        elif tag in ("input", "button"):
+            self._input(attributes, default_type="text" if tag == "input" else "submit")
+        elif tag == "select" and attributes.get("name"):
+            self._select = {"name": attributes["name"], "options": [], "selected": [],
+                            "multiple": "multiple" in attributes}
+            self._form["fields"].append(self._select)
+        elif tag == "option" and self._select is not None:
+            value = attributes.get("value", "")
+            self._select["options"].append(value)
+            if "selected" in attributes:
+                self._select["selected"].append(value)
+        elif tag == "textarea" and attributes.get("name"):
+            self._textarea = {"name": attributes["name"], "value": ""}
+            self._form["fields"].append(self._textarea)
+
+    def _input(self, attributes: dict, default_type: str) -> None:
+        name = attributes.get("name")
+        kind = (attributes.get("type") or default_type).lower()
+        if not name or kind in ("file", "reset", "image"):
+            return
+        if kind in ("checkbox", "radio") and "checked" not in attributes:
+            return
+        if kind == "submit" and any(f.get("submit") for f in self._form["fields"]):
+            return  # a browser sends only the button that was pressed: the first one
+        self._form["fields"].append({"name": name, "value": attributes.get("value", ""),
+                                     "number": kind in ("number", "range"),
+                                     "submit": kind == "submit"})
 
     def handle_endtag(self, tag):
         if tag == "title":
             self._in_title = False
+        elif tag == "form":
+            self._form = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
 
     def handle_data(self, data):
         if self._in_title:
             self.title += data
+        if self._textarea is not None:
+            self._textarea["value"] += data
 
 
 @pytest.fixture
@@ -134,11 +181,12 @@ def _normalise(base: str, href: str) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def crawl(client, caplog) -> tuple[list[str], list[str], int]:
+def crawl(client, caplog, forms: dict | None = None) -> tuple[list[str], list[str], int]:
     """Breadth-first crawl from "/".
 
     Returns the broken pages (5xx, no title, no heading), the links that end in a 4xx
-    and the number of pages fetched.
+    and the number of pages fetched. With `forms` given, the forms of every page are
+    put there under the page's URL.
     """
     problems: list[str] = []
     bad_links: list[str] = []
@@ -178,6 +226,8 @@ def crawl(client, caplog) -> tuple[list[str], list[str], int]:
             if parser.h1_count == 0:
                 problems.append(f"{url} (linked from {referrer}): no <h1>")
             links = parser.links
+            if forms is not None and parser.forms:
+                forms[url] = parser.forms
         for href in links:
             target = _normalise("http://localhost" + url, href)
             if target is None or target in seen:
@@ -258,3 +308,80 @@ def test_huge_ids_in_urls_are_never_a_server_error(demo_site, app, client, auth,
         if response.status_code >= 500:
             failing.add(endpoint)
     assert not failing, "huge ids answer 500 on: " + ", ".join(sorted(failing))
+
+
+#: What a numeric form field or query parameter is set to: beyond every database integer.
+HUGE_NUMBER = str(10**20)
+
+
+def _looks_numeric(field: dict) -> bool:
+    """A number input, a select (its values are ids or slugs; either may be tampered
+    with) or a field whose value is digits (ids, page and version numbers)."""
+    return (field.get("number", False) or "options" in field
+            or field.get("value", "").strip().isdigit())
+
+
+def _form_data(form: dict, huge_field: dict) -> dict:
+    """What a browser sends for `form`, with `huge_field` set to HUGE_NUMBER."""
+    data: dict[str, list[str]] = {}
+    for field in form["fields"]:
+        if field is huge_field:
+            value = [HUGE_NUMBER]
+        elif "options" in field:
+            chosen = field["selected"] or [v for v in field["options"] if v][:1]
+            value = chosen if field["multiple"] else chosen[:1]
+        else:
+            value = [field["value"]]
+        data.setdefault(field["name"], []).extend(value)
+    return data
+
+
+def _huge_number_submissions(app, forms: dict):
+    """(page, method, url, data) per form and numeric-looking field, that field set huge;
+    each field of each endpoint once."""
+    adapter = app.url_map.bind("localhost")
+    done = set()
+    for page, page_forms in forms.items():
+        for form in page_forms:
+            action = _normalise("http://localhost" + page, form["action"] or page)
+            if action is None or urlsplit(action).path.startswith("/api/"):
+                continue
+            try:
+                endpoint = adapter.match(urlsplit(action).path, form["method"].upper())[0]
+            except Exception:  # noqa: BLE001 - not routable: sent once per URL
+                endpoint = urlsplit(action).path
+            for field in form["fields"]:
+                key = (form["method"], endpoint, field["name"])
+                if field.get("submit") or not _looks_numeric(field) or key in done:
+                    continue
+                done.add(key)
+                yield page, form["method"], action, _form_data(form, field)
+
+
+@pytest.mark.parametrize("email", ["cdo@stuttgart.example", "planer@stuttgart.example",
+                                   "admin@city-exchange.example"])
+def test_huge_numbers_in_forms_are_never_a_server_error(demo_site, app, client, auth, caplog,
+                                                        email):
+    """Every form the crawl reaches, sent with one numeric-looking field (an id in a select,
+    a page number, a version number) set to 10**20: a form error or a 4xx, never a 5xx."""
+    caplog.set_level(logging.ERROR)
+    auth.login(email, DEMO_PASSWORD)
+    forms: dict = {}
+    crawl(client, caplog, forms)
+    failing, sent = [], 0
+    for page, method, action, data in _huge_number_submissions(app, forms):
+        caplog.clear()
+        if method == "post":
+            response = client.post(action, data=data)
+        else:
+            response = client.get(action, query_string=data)
+        sent += 1
+        if response.status_code >= 500:
+            huge = [name for name, values in data.items() if HUGE_NUMBER in values]
+            logged = [record for record in caplog.records if record.exc_info]
+            error = (traceback.format_exception(*logged[-1].exc_info)[-1].strip()
+                     if logged else "")
+            failing.append(f"{method.upper()} {action} (form on {page}) with "
+                           f"{huge[0]}=10**20: {error[:200]}")
+    assert sent > 10, f"only {sent} numeric form fields found as {email}"
+    assert not failing, f"{len(failing)} server error(s) as {email}:\n" + "\n".join(failing)
