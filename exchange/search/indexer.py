@@ -117,28 +117,35 @@ def frequent_nouns(documents) -> set[str]:
 
 # --- writing --------------------------------------------------------------------------
 
-def apply_outbox(*, blocking: bool = False, batch_size: int = OUTBOX_BATCH) -> int | None:
-    """Apply pending index work; returns rows applied, or None if another writer is busy."""
+def apply_outbox(*, blocking: bool = False, batch_size: int = OUTBOX_BATCH,
+                 delete_rows: bool = True) -> int | None:
+    """Apply pending index work; returns rows applied, or None if another writer is busy.
+
+    With delete_rows=False the index is brought up to date but the outbox rows stay
+    (for callers whose own unfinished SQLite write would block the delete); a later
+    apply replays and deletes them.
+    """
     engine = get_engine()
     try:
         with engine.exclusive(blocking=blocking):
             try:
-                return _apply_locked(engine, batch_size)
+                return _apply_locked(engine, batch_size, delete_rows)
             except IndexUnavailable as error:
                 log.warning("search index unavailable (%s); rebuilding it from the database",
                             error)
-                return _rebuild_locked(engine)[1]
+                return _rebuild_locked(engine, delete_rows)[1]
     except EngineBusy:
         return None
 
 
-def _apply_locked(engine: SearchEngine, batch_size: int) -> int:
+def _apply_locked(engine: SearchEngine, batch_size: int, delete_rows: bool = True) -> int:
     applied = 0
+    last_id = 0
     # Our own session: never commit (or roll back) the caller's unit of work.
     with Session(db.engine) as session:
         while True:
             rows = session.execute(
-                sa.select(IndexTask.id, IndexTask.experience_id)
+                sa.select(IndexTask.id, IndexTask.experience_id).where(IndexTask.id > last_id)
                 .order_by(IndexTask.id).limit(batch_size)
             ).all()
             if not rows:
@@ -153,10 +160,13 @@ def _apply_locked(engine: SearchEngine, batch_size: int) -> int:
                         writer.update(documents[experience_id])
                     else:  # unpublished, deleted or gone: not searchable
                         writer.delete(experience_id)
-            # Only after the index commit: delete exactly the rows we processed.
-            session.execute(sa.delete(IndexTask).where(IndexTask.id.in_([r.id for r in rows])))
-            session.commit()
+            last_id = rows[-1].id
             applied += len(rows)
+            if delete_rows:
+                # Only after the index commit: delete exactly the rows we processed.
+                session.execute(sa.delete(IndexTask).where(
+                    IndexTask.id.in_([row.id for row in rows])))
+                session.commit()
 
 
 def reindex() -> int:
@@ -168,7 +178,7 @@ def reindex() -> int:
     return count
 
 
-def _rebuild_locked(engine: SearchEngine) -> tuple[int, int]:
+def _rebuild_locked(engine: SearchEngine, delete_rows: bool = True) -> tuple[int, int]:
     """Rebuild (caller holds the lock); returns (documents indexed, outbox rows applied)."""
     with Session(db.engine) as session:
         documents = published_documents(session)
@@ -176,7 +186,7 @@ def _rebuild_locked(engine: SearchEngine) -> tuple[int, int]:
         session.commit()
     count = engine.rebuild(documents, lexicon)
     # Edits committed while we read are still in the outbox: replaying them is safe.
-    return count, _apply_locked(engine, OUTBOX_BATCH)
+    return count, _apply_locked(engine, OUTBOX_BATCH, delete_rows)
 
 
 def ensure_index() -> bool:

@@ -96,6 +96,22 @@ def synonym_table() -> SynonymTable:
     return SynonymTable(groups)
 
 
+def _caller_holds_sqlite_write_lock() -> bool:
+    """True when the caller's unit of work has written to SQLite and not yet committed.
+
+    SQLite locks the whole database for writing: deleting outbox rows in our own
+    session would wait for the caller's lock (the busy timeout) and fail. PostgreSQL
+    locks rows, so this is only ever True on SQLite.
+    """
+    session = db.session()  # the request's Session behind the scoped_session
+    if not session.in_transaction():
+        return False
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return False
+    return bool(getattr(connection.connection.dbapi_connection, "in_transaction", False))
+
+
 def _check_arguments(page, per_page, sort) -> None:
     if not isinstance(page, int) or page < 1:
         raise SearchError(_l("Die Seite muss eine positive ganze Zahl sein."))
@@ -171,7 +187,7 @@ def search(query, *, city=None, topic=None, kind=None, year=None, page=1, per_pa
                           sort=sort, filters=filters)
     if current_app.config.get("SEARCH_APPLY_OUTBOX_ON_QUERY", True):
         try:
-            apply_outbox(blocking=False)
+            apply_outbox(blocking=False, delete_rows=not _caller_holds_sqlite_write_lock())
         except sa.exc.OperationalError as error:
             # E.g. SQLite locked by the caller's own unfinished write: search the
             # current index; the rows stay and the next search or worker applies them.

@@ -240,3 +240,19 @@ def test_reindex_swaps_generations_while_searches_keep_working(app, corpus):
     info = status()
     assert info == {"database": 5, "index": 5, "missing": 0, "stale": 0, "pending": 0,
                     "generation": engine.current_generation()}
+
+
+def test_search_inside_an_unfinished_write_does_not_wait_for_its_own_lock(app, corpus, anna,
+                                                                           caplog):
+    apply_outbox(blocking=True)
+    experience = corpus["eakte"]
+    wiki.update_experience(anna, experience, experience.current_revision_id,
+                           title="Die E-Akte im Standesamt")
+    db.session.flush()  # this unit of work has written and not committed
+    with caplog.at_level(logging.WARNING, logger="exchange.search"):
+        results = services.search("Lotsen")
+    assert results.total >= 1
+    assert not [r for r in caplog.records if "locked" in r.getMessage()]
+    db.session.commit()
+    assert titles(services.search("Standesamt")) == ["Die E-Akte im Standesamt"]
+    assert pending_count() == 0

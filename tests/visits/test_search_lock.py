@@ -18,8 +18,6 @@ from exchange.visits.agenda import propose_agenda
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite locks the whole database; PostgreSQL rows")
-@pytest.mark.xfail(strict=True, reason="search.apply_outbox waits for the caller's SQLite "
-                                       "write lock (search domain, helper D)")
 def test_proposing_after_a_write_never_waits_for_our_own_lock(
         caplog, planer_stuttgart, stuttgart, muenchen, anna, make_topic, make_experience):
     from exchange.cities.models import Interest
