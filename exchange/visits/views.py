@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.permissions import can_edit_visit, can_plan_visits_for
+from ..cities.choices import city_choices, topic_choices
 from ..cities.models import City, Topic
 from ..core.hooks import slot
 from ..extensions import db
@@ -84,16 +85,10 @@ def _cities() -> list[City]:
     return list(db.session.scalars(sa.select(City).order_by(City.name)))
 
 
-def _topic_choices() -> list[tuple[int, str]]:
-    topics = db.session.scalars(sa.select(Topic).where(Topic.ozg_key.is_(None))
-                                .order_by(Topic.name_de))
-    return [(topic.id, topic.name_de) for topic in topics]
-
-
-def _with_selected_topics(choices, selected) -> list:
-    known = {value for value, _label in choices}
-    extra = [(topic.id, topic.name_de) for topic in selected if topic.id not in known]
-    return choices + extra
+def _topic_choices(selected=()) -> list:
+    """Topics outside the OZG catalogue (by id), plus the already chosen ones."""
+    return topic_choices(value="id", leave_out=lambda topic: topic.ozg_key is not None,
+                         selected=[topic.id for topic in selected])
 
 
 def _apply_errors(form, error: services.VisitError) -> None:
@@ -150,8 +145,7 @@ def new():
         abort(403)
     form = VisitForm()
     cities = _cities()
-    form.host_city.choices = [(city.id, city.name) for city in cities]
-    form.visiting_city.choices = [(city.id, city.name) for city in cities]
+    form.host_city.choices = form.visiting_city.choices = city_choices(value="id")
     form.topics.choices = _topic_choices()
     if request.method == "GET":
         own = current_user.city_id
@@ -221,10 +215,8 @@ def edit(visit_id: int):
     visit = _editable(visit_id)
     form = VisitForm(obj=visit) if request.method == "GET" else VisitForm()
     del form.delegation
-    cities = _cities()
-    form.host_city.choices = [(city.id, city.name) for city in cities]
-    form.visiting_city.choices = [(city.id, city.name) for city in cities]
-    form.topics.choices = _with_selected_topics(_topic_choices(), visit.topics)
+    form.host_city.choices = form.visiting_city.choices = city_choices(value="id")
+    form.topics.choices = _topic_choices(visit.topics)
     if request.method == "GET":
         form.host_city.data = visit.host_city_id
         form.visiting_city.data = visit.visiting_city_id
@@ -287,8 +279,7 @@ def propose(visit_id: int):
 
 def _session_form(visit: Visit, session: AgendaSession | None):
     form = SessionForm(obj=session) if request.method == "GET" and session else SessionForm()
-    form.topics.choices = _with_selected_topics(_topic_choices(),
-                                                session.topics if session else [])
+    form.topics.choices = _topic_choices(session.topics if session else [])
     if request.method == "GET":
         if session is not None:
             form.topics.data = [topic.id for topic in session.topics]
