@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 from ..cities.models import STANCES, City, Interest, Topic, TopicAlias
 from ..extensions import db
 from ..util import slugify
-from .common import ApiError, api_view, not_found, page_of, utc_iso
+from .common import ApiError, api_view, page_of, slug_arg, utc_iso
 from .views import bp
 
 #: Page sizes: cities are few, topics many (the OZG catalogue alone has 626 entries).
@@ -37,31 +37,6 @@ def _slug_like(text: str) -> str:
     slug = slugify(text, max_length=MAX_QUERY_LENGTH * 2)
     # slugify() answers "eintrag" for text without letters or digits; search that text as is.
     return _like(slug if slug != "eintrag" or "eintrag" in text.lower() else text)
-
-
-def _city_or_404(slug: str) -> City:
-    city = db.session.scalar(sa.select(City).where(City.slug == slug))
-    if city is None:
-        not_found(f"city {slug!r}")
-    return city
-
-
-def _topic_or_404(slug: str) -> Topic:
-    topic = db.session.scalar(sa.select(Topic).where(Topic.slug == slug))
-    if topic is None:
-        not_found(f"topic {slug!r}")
-    return topic
-
-
-def _filter_entity(model, name: str):
-    """The city or topic named by query argument `name`, None without it, 400 if unknown."""
-    slug = _text_arg(name)
-    if slug is None:
-        return None
-    found = db.session.scalar(sa.select(model).where(model.slug == slug))
-    if found is None:
-        raise ApiError(400, f"unknown {name} {slug!r}")
-    return found
 
 
 # --- serialisation -----------------------------------------------------------------------
@@ -125,7 +100,8 @@ def list_cities():
 @api_view
 def get_city(slug: str):
     """One city with its Markdown profile and its interests."""
-    city = _city_or_404(slug)
+    city = db.one_or_404(sa.select(City).filter_by(slug=slug),
+                         description=f"city {slug!r} not found")
     data = city_json(city)
     data["profile"] = city.profile or ""
     data["interests"] = [interest_json(interest) for interest in
@@ -140,7 +116,7 @@ def get_city(slug: str):
 def list_topics():
     """The topic tree as a flat list, filtered by `parent` slug and `q` (names, aliases)."""
     query = sa.select(Topic)
-    parent_topic = _filter_entity(Topic, "parent")
+    parent_topic = slug_arg(Topic, "parent")
     if parent_topic is not None:
         query = query.where(Topic.parent_id == parent_topic.id)
     text = _text_arg("q")
@@ -167,7 +143,8 @@ def list_topics():
 @api_view
 def get_topic(slug: str):
     """One topic with description, ancestors, children and the cities' interests in it."""
-    topic = _topic_or_404(slug)
+    topic = db.one_or_404(sa.select(Topic).filter_by(slug=slug),
+                          description=f"topic {slug!r} not found")
     data = topic_json(topic)
     data["description"] = topic.description or ""
     data["ancestors"] = [ancestor.slug for ancestor in topic.ancestors()]
@@ -187,10 +164,10 @@ def get_topic(slug: str):
 def list_interests():
     """Interests, filtered by `city`, `topic` (slugs) and `stance`."""
     query = sa.select(Interest)
-    city = _filter_entity(City, "city")
+    city = slug_arg(City, "city")
     if city is not None:
         query = query.where(Interest.city_id == city.id)
-    topic = _filter_entity(Topic, "topic")
+    topic = slug_arg(Topic, "topic")
     if topic is not None:
         query = query.where(Interest.topic_id == topic.id)
     stance = _text_arg("stance")

@@ -7,7 +7,7 @@ from ..cities.models import City
 from ..extensions import db
 from ..projects import services, states
 from ..projects.models import Notification, Project, ProjectComment
-from .common import ApiError, api_view, int_arg, json_body, page_of, utc_iso
+from .common import ApiError, api_view, int_arg, json_body, page_of, slug_arg, utc_iso
 from .views import bp
 
 DEFAULT_PER_PAGE = 20
@@ -140,11 +140,7 @@ def list_projects():
     scope = request.args.get("scope") or "all"
     if scope not in SCOPES:
         raise ApiError(400, f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
-    city = None
-    if request.args.get("city"):
-        city = db.session.scalar(db.select(City).where(City.slug == request.args["city"]))
-        if city is None:
-            raise ApiError(400, f"unknown city {request.args['city']!r}")
+    city = slug_arg(City, "city")
     query = services.projects_query(current_user, scope=scope, state=state, city=city)
     pagination = page_of(query, DEFAULT_PER_PAGE, MAX_PER_PAGE)
     return jsonify(projects=[project_json(p) for p in pagination.items], total=pagination.total,

@@ -7,7 +7,7 @@ from ..auth.permissions import can_edit_experience, can_read_experience
 from ..extensions import db
 from ..wiki import services
 from ..wiki.models import KINDS, STATUSES, Experience, Revision
-from .common import ApiError, api_view, error_response, json_body, page_of, utc_iso
+from .common import ApiError, api_view, error_response, json_body, page_of, slug_arg, utc_iso
 from .views import bp
 
 DEFAULT_PER_PAGE = 20
@@ -107,9 +107,8 @@ def list_experiences():
     from ..cities.models import City, Topic
 
     fields: dict = {}
-    city = _lookup(City, request.args["city"], "city", fields) if request.args.get("city") else None
-    topic = (_lookup(Topic, request.args["topic"], "topic", fields)
-             if request.args.get("topic") else None)
+    city = slug_arg(City, "city", fields)
+    topic = slug_arg(Topic, "topic", fields)
     kind = request.args.get("kind") or None
     status = request.args.get("status") or None
     if kind is not None and kind not in KINDS:
