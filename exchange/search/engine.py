@@ -6,12 +6,16 @@ today (whoosh_engine.py); part 7 adds a second one behind the same interface.
 """
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterable
+from zoneinfo import ZoneInfo
 
 #: Facet fields every engine counts, in display order.
 FACET_FIELDS = ("city", "topic", "kind", "year")
 SORTS = ("relevance", "date")
+#: Dates are stored as naive UTC; pages show them in German time (BABEL_DEFAULT_TIMEZONE),
+#: so the year facet takes the year of the German date: 31 Dec 23:30 UTC is 1 Jan.
+FACET_TIMEZONE = ZoneInfo("Europe/Berlin")
 
 
 @dataclass
@@ -36,8 +40,11 @@ class IndexDocument:
 
     @property
     def year(self) -> str:
-        """The year of `date` as facet value ("" when unknown)."""
-        return str(self.date.year) if self.date else ""
+        """The year of `date` in Europe/Berlin as facet value ("" when unknown)."""
+        if not self.date:
+            return ""
+        date = self.date if self.date.tzinfo else self.date.replace(tzinfo=timezone.utc)
+        return str(date.astimezone(FACET_TIMEZONE).year)
 
 
 @dataclass(frozen=True)

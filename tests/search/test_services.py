@@ -256,3 +256,24 @@ def test_search_inside_an_unfinished_write_does_not_wait_for_its_own_lock(app, c
     db.session.commit()
     assert titles(services.search("Standesamt")) == ["Die E-Akte im Standesamt"]
     assert pending_count() == 0
+
+
+def test_year_facet_uses_the_berlin_date_shown_on_the_page(anna, make_experience, app, client,
+                                                          auth):
+    """Published on 31 Dec 2025 at 23:30 UTC is 1 Jan 2026 in Germany: the page shows
+    01.01.2026, so the year facet and filter say 2026 too."""
+    from datetime import datetime
+
+    experience = make_experience(anna, "Silvesterbericht Feuerwerk", "Ein Bericht zum Jahreswechsel.")
+    experience.published_at = datetime(2025, 12, 31, 23, 30)
+    wiki_summer = make_experience(anna, "Sommerbericht Feuerwerk", "Ein Bericht im Sommer.")
+    wiki_summer.published_at = datetime(2025, 7, 1, 21, 59)  # 23:59 in Berlin, same day
+    db.session.commit()
+    reindex()
+    results = services.search("Feuerwerk")
+    assert results.facets["year"] == {"2025": 1, "2026": 1}
+    assert titles(services.search("Feuerwerk", year="2026")) == ["Silvesterbericht Feuerwerk"]
+    assert titles(services.search("Feuerwerk", year="2025")) == ["Sommerbericht Feuerwerk"]
+    auth.login()
+    page = client.get("/suche?q=Silvesterbericht").get_data(as_text=True)
+    assert "01.01.2026" in page
