@@ -173,7 +173,9 @@ def suggest(engine, query: str, plan: QueryPlan, total: int) -> str | None:
 
 
 def _has_umlaut_twin(engine, lower: str) -> bool:
-    return any(fold(candidate) == fold(lower) for candidate, _ in engine.similar_words(lower, 2))
+    """True when an indexed word within 2 edits (same first letter) folds like `lower`."""
+    return any(candidate[:1] == lower[:1] and _levenshtein(candidate, lower) <= 2
+               for candidate in engine.same_folded_words(lower) if candidate != lower)
 
 
 def search(query, *, city=None, topic=None, kind=None, year=None, page=1, per_page=10,

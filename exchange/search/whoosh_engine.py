@@ -34,7 +34,7 @@ from whoosh.fields import COLUMN, ID, KEYWORD, STORED, FieldType, Schema
 from whoosh.system import pack_uint
 from whoosh.util.numeric import _length_byte_cache
 
-from .analysis import GermanAnalysis, GermanAnalyzer
+from .analysis import GermanAnalysis, GermanAnalyzer, fold
 from .engine import (FACET_FIELDS, EngineBusy, EngineHit, EngineResults, IndexDocument,
                      IndexUnavailable, IndexWriterSession, QueryPlan, SearchEngine)
 
@@ -448,11 +448,30 @@ class _Arrays:
                           for _, term in self.reader.most_frequent_terms(field, terms_per_field)]
         return list(dict.fromkeys(terms))
 
+    def same_folded_words(self, word: str) -> set[str]:
+        """Spelling-field words that fold like `word` (folded lexicon cached per segment)."""
+        folded = fold(word)
+        found = set()
+        for segreader, _, segid in self.leaves:
+            by_fold = self._segment_entry(("f", segid), lambda: self._read_folded(segreader))
+            found |= by_fold.get(folded, set())
+        return found
+
+    @staticmethod
+    def _read_folded(segreader) -> dict[str, set[str]]:
+        by_fold = defaultdict(set)
+        if "spell" in segreader.indexed_field_names():
+            for term in segreader.lexicon("spell"):
+                term = term.decode("utf-8") if isinstance(term, bytes) else term
+                by_fold[fold(term)].add(term)
+        return dict(by_fold)
+
     def warm_arrays(self) -> None:
         """Load the facet pairs and the date column."""
         for name in FACET_FIELDS:
             self.facet_pairs(name)
         self.dates()
+        self.same_folded_words("")
 
     def warm_term(self, term: str) -> None:
         """Load the scores of `term` in every searched field."""
@@ -684,6 +703,11 @@ class WhooshEngine(SearchEngine):
             reader = searcher.reader()
             return any((field, term) in reader
                        for field in list(FIELD_WEIGHTS) + list(PART_FIELD_WEIGHTS))
+
+    def same_folded_words(self, word: str) -> set[str]:
+        with self._guard:
+            _, table = self._current_searcher()
+            return table.same_folded_words(word)
 
     def similar_words(self, word: str, max_distance: int = 2) -> list[tuple[str, int]]:
         with self._guard:
