@@ -30,10 +30,15 @@ _WORD_RE = re.compile(r"\w{4,}", re.UNICODE)
 
 
 def get_engine() -> SearchEngine:
-    """The search engine of the current app (Whoosh under INDEX_DIR)."""
+    """The search engine of the current app (Whoosh under INDEX_DIR).
+
+    SEARCH_WRITER_PROCS (default 1) > 1 makes full rebuilds use Whoosh's
+    multiprocessing writer (one process per core); worth it for large corpora only.
+    """
     from .whoosh_engine import engine_for
 
-    return engine_for(current_app.config["INDEX_DIR"])
+    return engine_for(current_app.config["INDEX_DIR"],
+                      procs=current_app.config.get("SEARCH_WRITER_PROCS", 1))
 
 
 # --- documents from the database ----------------------------------------------------------

@@ -937,12 +937,13 @@ _engines: dict[str, WhooshEngine] = {}
 _engines_guard = threading.Lock()
 
 
-def engine_for(index_dir) -> WhooshEngine:
+def engine_for(index_dir, procs: int = 1) -> WhooshEngine:
     """The process-wide engine for `index_dir` (searchers are reused across requests)."""
     key = str(Path(index_dir).resolve())
     with _engines_guard:
         engine = _engines.get(key)
         if engine is None:
             engine = _engines[key] = WhooshEngine(key)
+        engine.procs = max(1, int(procs))
         return engine
 

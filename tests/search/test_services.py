@@ -277,3 +277,16 @@ def test_year_facet_uses_the_berlin_date_shown_on_the_page(anna, make_experience
     auth.login()
     page = client.get("/suche?q=Silvesterbericht").get_data(as_text=True)
     assert "01.01.2026" in page
+
+
+def test_rebuild_with_two_writer_processes(app, corpus):
+    """SEARCH_WRITER_PROCS = 2: reindex runs Whoosh's multiprocessing writer, same results."""
+    before = titles(services.search("Lotsen"))
+    app.config["SEARCH_WRITER_PROCS"] = 2
+    try:
+        assert reindex() == 5
+        assert get_engine().procs == 2
+        assert titles(services.search("Lotsen")) == before
+    finally:
+        app.config["SEARCH_WRITER_PROCS"] = 1
+        get_engine()
