@@ -17,12 +17,15 @@ run: install migrate
 
 test: test-sqlite test-pg
 
+# Tests run on every core (pytest-xdist); each worker has its own database or schema.
+PYTEST := $(BIN)/pytest -q -n auto
+
 test-sqlite: install
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 test-pg: install
 	@sh .ci/ensure-postgres
-	EXCHANGE_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+	EXCHANGE_TEST_DATABASE_URL=$(PG_URL) $(PYTEST)
 
 install: $(STAMP) translations
 
@@ -35,7 +38,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 translations: $(STAMP)
 	@if ls exchange/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile -q -d exchange/translations; fi
+		$(BIN)/pybabel compile -d exchange/translations; fi
 
 migrate: install
 	$(FLASK) db upgrade
