@@ -299,3 +299,20 @@ def test_forms_carry_csrf_tokens(csrf_on, client, demo, april_visit):
     assert client.post(url, data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Visit, april_visit.id).sessions
+
+
+def test_planners_get_no_project_links_they_cannot_open(client, auth, demo):
+    """The demo visit (done) lists its agreed topics; a planner may not propose, so no
+    link to the proposal form (which would answer 403) is offered."""
+    visit = db.session.scalar(sa.select(Visit).where(Visit.status == "done"))
+    auth.login("planer@stuttgart.example", DEMO_PASSWORD)
+    page = _text(client.get(f"/besuche/{visit.id}"))
+    assert "Gemeinsames Projekt starten" in page
+    assert "/projekte/neu" not in page
+    assert "Mobilität" in page
+
+
+def test_session_form_help_keeps_its_placeholder_visible(client, auth, demo, april_visit):
+    auth.login("planer@muenchen.example", DEMO_PASSWORD)
+    page = _text(client.get(f"/besuche/{april_visit.id}/sitzungen/neu"))
+    assert "/erfahrungen/&lt;kurz-url&gt;" in page
