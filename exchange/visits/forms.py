@@ -58,6 +58,16 @@ class SessionForm(FlaskForm):
                 slugs.append(line.rsplit("/", 1)[-1])
         return slugs
 
+    def session_fields(self) -> dict:
+        """The form's values as keyword arguments of services.add_session/update_session."""
+        return {
+            "title": self.title.data, "starts_at": self.starts_at.data,
+            "ends_at": self.ends_at.data, "room": self.room.data, "kind": self.kind.data,
+            "topics": self.topics.data, "description": self.description.data,
+            "open_questions": self.open_questions.data,
+            "experiences": self.experience_slugs(),
+        }
+
 
 class MemberForm(FlaskForm):
     """Add a delegation member: a registered person by e-mail or an external guest."""

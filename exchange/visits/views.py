@@ -300,11 +300,7 @@ def new_session(visit_id: int):
     form = _session_form(visit, None)
     if form.validate_on_submit():
         try:
-            services.add_session(
-                current_user, visit, title=form.title.data, starts_at=form.starts_at.data,
-                ends_at=form.ends_at.data, room=form.room.data, kind=form.kind.data,
-                topics=form.topics.data, description=form.description.data,
-                open_questions=form.open_questions.data, experiences=form.experience_slugs())
+            services.add_session(current_user, visit, **form.session_fields())
         except services.VisitError as error:
             db.session.rollback()
             _apply_errors(form, error)
@@ -325,11 +321,7 @@ def edit_session(visit_id: int, session_id: int):
     form = _session_form(visit, session)
     if form.validate_on_submit():
         try:
-            services.update_session(
-                current_user, session, title=form.title.data, starts_at=form.starts_at.data,
-                ends_at=form.ends_at.data, room=form.room.data, kind=form.kind.data,
-                topics=form.topics.data, description=form.description.data,
-                open_questions=form.open_questions.data, experiences=form.experience_slugs())
+            services.update_session(current_user, session, **form.session_fields())
         except services.VisitError as error:
             db.session.rollback()
             _apply_errors(form, error)
