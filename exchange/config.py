@@ -31,6 +31,8 @@ class DefaultConfig:
     SMTP_STARTTLS = False
     #: Base URL for links in e-mails sent outside a request (e.g. "https://exchange.example").
     PUBLIC_URL = None
+    #: Writer processes for a full `search reindex` (2 uses both cores of a 2-core host).
+    SEARCH_WRITER_PROCS = 1
     #: Apply pending index work from the outbox before each search request.
     SEARCH_APPLY_OUTBOX_ON_QUERY = True
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024

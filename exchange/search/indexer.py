@@ -38,7 +38,7 @@ def get_engine() -> SearchEngine:
     from .whoosh_engine import engine_for
 
     return engine_for(current_app.config["INDEX_DIR"],
-                      procs=current_app.config.get("SEARCH_WRITER_PROCS", 1))
+                      procs=current_app.config["SEARCH_WRITER_PROCS"])
 
 
 # --- documents from the database ----------------------------------------------------------
