@@ -5,7 +5,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask import Flask, current_app, has_request_context, jsonify, render_template, request, session
 from flask_babel import get_locale, lazy_gettext
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -85,7 +85,7 @@ def configure_extensions(app: Flask) -> None:
 
 def select_locale() -> str:
     """German first: explicit choice, then the user's setting, then the browser, then de."""
-    languages = _languages()
+    languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         # Services and CLI commands translate messages too; they get the default.
         return languages[0]
@@ -96,12 +96,6 @@ def select_locale() -> str:
         if current_user.locale in languages:
             return current_user.locale
     return request.accept_languages.best_match(languages) or languages[0]
-
-
-def _languages():
-    from flask import current_app
-
-    return current_app.config["LANGUAGES"]
 
 
 def configure_domains(app: Flask) -> None:
@@ -126,7 +120,7 @@ def configure_templates(app: Flask) -> None:
 
     @app.context_processor
     def inject_layout():
-        return {"languages": app.config["LANGUAGES"], "layout_extras": g.get("layout_extras", {})}
+        return {"languages": app.config["LANGUAGES"]}
 
 
 def wants_json() -> bool:
