@@ -613,3 +613,10 @@ def city_projects(city: City, states_: tuple[str, ...] = ("proposed", "active", 
                                          ProjectParticipant.response == "accepted")))
         .order_by(Project.updated_at.desc()))
     return list(db.session.scalars(query))
+
+
+def partner_cities(project: Project, city: City) -> list[City]:
+    """The other cities in `project`: those taking part, and while proposed the invited ones."""
+    wanted = ("accepted", "pending") if project.state == "proposed" else ("accepted",)
+    return [p.city for p in project.participants
+            if p.city_id != city.id and p.response in wanted]

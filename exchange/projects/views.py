@@ -322,15 +322,19 @@ def mark_all_read():
 
 @slot("dashboard", "projects", "projects/_slot_dashboard.html", order=30)
 def dashboard_section(user):
-    """Open invitations and running projects of the user's city."""
+    """Open invitations, the city's own proposals awaiting answers, and running projects."""
     if user.city is None:
         return None
     return {"invitations": services.open_invitations(user.city),
+            "proposed": services.city_projects(user.city, ("proposed",)),
             "active": services.city_projects(user.city, ("active",)),
             "can_propose": permissions.can_propose_project(user, user.city)}
 
 
 @slot("city_page", "projects", "projects/_slot_city.html", order=40)
 def city_section(city, user):
-    """The city's joint projects (proposed, running and completed)."""
-    return {"city": city, "projects": services.city_projects(city)}
+    """The city's joint projects (proposed, running and completed) with their partner cities."""
+    projects = services.city_projects(city)
+    return {"city": city, "projects": projects,
+            "partners": {project.id: services.partner_cities(project, city)
+                         for project in projects}}

@@ -114,3 +114,11 @@ def test_who_may_look_for_partners_for_a_city(anna, admin, world):
     assert not can_find_partners_for(anna, world.muenchen)
     assert can_find_partners_for(admin, world.muenchen)
     assert not can_find_partners_for(None, world.stuttgart)
+
+
+def test_partner_page_formats_population_for_the_language(client, auth, anna, world):
+    auth.login()
+    assert "1.388.308 Einwohner" in client.get("/partner").get_data(as_text=True)
+    client.get("/lang/en")
+    html = client.get("/partner").get_data(as_text=True)
+    assert "1,388,308" in html and "1.388.308" not in html

@@ -280,6 +280,32 @@ def test_dashboard_and_city_page_sections(client, login, proposal, cdo_muenchen,
     assert "Gemeinsame eAkte-Einführung" in page and "Aktiv" in page
 
 
+def test_dashboard_shows_the_own_proposals_waiting_for_an_answer(client, login, proposal,
+                                                                 cdo_stuttgart):
+    login(cdo_stuttgart)
+    dashboard = _text(client.get("/"))
+    assert "Vorgeschlagen, wartet auf Antwort" in dashboard
+    waiting = dashboard.split("Vorgeschlagen, wartet auf Antwort", 1)[1].split("Aktive Projekte")[0]
+    assert "Gemeinsame eAkte-Einführung" in waiting and "München" in waiting
+
+
+def test_project_page_links_the_participating_cities(client, login, proposal, cdo_muenchen):
+    login(cdo_muenchen)
+    html = _text(client.get(f"/projekte/{proposal.id}"))
+    assert '<a href="/staedte/stuttgart">Stuttgart</a>' in html
+    assert '<a href="/staedte/muenchen">München</a>' in html
+
+
+def test_city_page_names_the_partner_cities(client, login, proposal, cdo_muenchen):
+    services.respond(cdo_muenchen, proposal, True)
+    db.session.commit()
+    login(cdo_muenchen)
+    section = _text(client.get("/staedte/stuttgart")).split("projects-city", 1)[1]
+    assert "mit München" in section and "mit Stuttgart" not in section
+    section = _text(client.get("/staedte/muenchen")).split("projects-city", 1)[1]
+    assert "mit Stuttgart" in section and "mit München" not in section
+
+
 def test_topic_choices_leave_out_fine_ozg_levels_unless_prefilled(client, login, cdo_stuttgart,
                                                                    make_topic, topics):
     leistung = make_topic("ozg-leistung-wohngeld", "Wohngeld beantragen")
