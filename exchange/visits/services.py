@@ -6,7 +6,7 @@ Times are naive Europe/Berlin wall-clock times (see `exchange.visits.models`); a
 datetimes given by API clients are converted first.
 """
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -407,6 +407,14 @@ def visits_query(*, city=None, status=None, when=None):
 def upcoming_visits(city, limit: int = 5) -> list[Visit]:
     """The next visits the city hosts or makes, cancelled ones left out."""
     query = visits_query(city=city, when="upcoming").where(Visit.status != "cancelled")
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def recent_visits(city, limit: int = 3, days: int = 90) -> list[Visit]:
+    """The city's visits that ended within the last `days` days, newest first, not cancelled."""
+    since = now_local() - timedelta(days=days)
+    query = visits_query(city=city, when="past").where(
+        Visit.status != "cancelled", Visit.ends_at >= since)
     return list(db.session.scalars(query.limit(limit)))
 
 

@@ -79,3 +79,11 @@ def format_span(start: datetime, end: datetime) -> str:
     if start.date() == end.date():
         return f"{format_moment(start)} – {format_clock(end)}"
     return f"{format_moment(start)} – {format_moment(end)}"
+
+
+def format_visit_span(start: datetime, end: datetime) -> str:
+    """"08.12.2026, 09:30–17:00" for one day, else "08.12.2026, 09:30 – 09.12.2026, 17:00"."""
+    first = start.strftime("%d.%m.%Y, %H:%M")
+    if start.date() == end.date():
+        return f"{first}–{format_clock(end)}"
+    return f"{first} – {end.strftime('%d.%m.%Y, %H:%M')}"

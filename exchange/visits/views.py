@@ -40,12 +40,17 @@ from .calendar import visit_calendar
 from .dossier import build_dossier, kind_label, render_pdf, status_label
 from .forms import ActionForm, MemberForm, OutcomesForm, ProposeForm, SessionForm, VisitForm
 from .models import SIDE_LABELS, STATUS_LABELS, STATUSES, AgendaSession, Visit, VisitMember
+from .timeutil import format_visit_span
 
 bp = Blueprint("visits", __name__, url_prefix="/besuche")
 
 PER_PAGE = 20
 #: Upcoming visits shown on the dashboard and on city pages.
 SLOT_ITEMS = 5
+#: Past visits stay in the slots below the upcoming ones: at most this many ...
+RECENT_ITEMS = 3
+#: ... that ended at most this many days ago, so a visit does not vanish the day after.
+RECENT_DAYS = 90
 WHEN_CHOICES = ("upcoming", "past", "all")
 #: A new session is proposed right after the last one, one hour long.
 NEW_SESSION_LENGTH = timedelta(hours=1)
@@ -55,7 +60,7 @@ NEW_SESSION_LENGTH = timedelta(hours=1)
 def visit_helpers():
     """Labels and time formatting for the visits templates."""
     return {"visit_status_label": status_label, "session_kind_label": kind_label,
-            "session_time_text": session_time_text}
+            "session_time_text": session_time_text, "visit_span_text": format_visit_span}
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -514,17 +519,19 @@ def ics(visit_id: int):
 
 @slot("dashboard", "visits", "visits/_slot_dashboard.html", order=40)
 def dashboard_visits(user):
-    """Upcoming visits involving the user's city."""
+    """Upcoming and recent visits involving the user's city."""
     if user is None or user.city is None:
         return None
     return {"city": user.city, "visits": services.upcoming_visits(user.city, SLOT_ITEMS),
+            "recent": services.recent_visits(user.city, RECENT_ITEMS, RECENT_DAYS),
             "may_create": can_plan_visits_for(user, user.city)}
 
 
 @slot("city_page", "visits", "visits/_slot_city.html", order=60)
 def city_visits(city, user):
-    """Upcoming visits the city hosts or makes."""
+    """Upcoming and recent visits the city hosts or makes."""
     may_create = bool(user.city) and user.city_id != city.id \
         and can_plan_visits_for(user, user.city)
     return {"city": city, "visits": services.upcoming_visits(city, SLOT_ITEMS),
+            "recent": services.recent_visits(city, RECENT_ITEMS, RECENT_DAYS),
             "may_create": may_create}

@@ -1,7 +1,7 @@
 """The planner's journey through the UI, bad form input and permissions."""
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -316,3 +316,41 @@ def test_session_form_help_keeps_its_placeholder_visible(client, auth, demo, apr
     auth.login("planer@muenchen.example", DEMO_PASSWORD)
     page = _text(client.get(f"/besuche/{april_visit.id}/sitzungen/neu"))
     assert "/erfahrungen/&lt;kurz-url&gt;" in page
+
+
+def test_slots_show_recent_past_visits_after_upcoming_ones(client, auth, demo, april_visit,
+                                                           make_visit):
+    """A visit that took place last month stays visible under "Zuletzt"; old ones do not."""
+    from exchange.visits.timeutil import now_local
+
+    stuttgart, muenchen = demo.city("stuttgart"), demo.city("muenchen")
+    planner = demo.user("planer@stuttgart.example")
+    start = (now_local() - timedelta(days=30)).replace(hour=9, minute=30, second=0,
+                                                          microsecond=0)
+    make_visit(planner, muenchen, stuttgart, starts_at=start,
+               ends_at=start.replace(hour=17), title="Werkstattbesuch vor einem Monat")
+    old = start - timedelta(days=200)
+    make_visit(planner, muenchen, stuttgart, starts_at=old, ends_at=old.replace(hour=17),
+               title="Besuch vor langer Zeit")
+    auth.login("anna@stuttgart.example", DEMO_PASSWORD)
+    for url in ("/", "/staedte/muenchen"):
+        page = _text(client.get(url))
+        assert "Zuletzt" in page and "Werkstattbesuch vor einem Monat" in page
+        assert page.index("Gegenbesuch in München") < page.index("Zuletzt") \
+            < page.index("Werkstattbesuch vor einem Monat")
+        assert "Besuch vor langer Zeit" not in page
+
+
+def test_one_day_visit_shows_its_date_once(client, auth, demo, make_visit):
+    """Visit page and dossier (HTML and PDF) write a one-day visit as 08.12.2027, 09:30–17:00."""
+    visit = make_visit(demo.user("planer@stuttgart.example"), demo.city("muenchen"),
+                       demo.city("stuttgart"), starts_at=datetime(2027, 12, 8, 9, 30),
+                       ends_at=datetime(2027, 12, 8, 17, 0), title="Ein Tag in München")
+    auth.login("planer@stuttgart.example", DEMO_PASSWORD)
+    for url in (f"/besuche/{visit.id}", f"/besuche/{visit.id}/dossier"):
+        page = _text(client.get(url))
+        assert "08.12.2027, 09:30–17:00" in page
+        assert "08.12.2027, 17:00" not in page
+    reader = PdfReader(io.BytesIO(client.get(f"/besuche/{visit.id}/dossier.pdf").data))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "09:30–17:00" in text and "08.12.2027, 17:00" not in text
