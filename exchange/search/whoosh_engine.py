@@ -270,23 +270,34 @@ class _Arrays:
             matcher = segreader.postings(field, term)
         except Exception:  # the term is not in this segment
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        ids, weights = [], []
-        if all(hasattr(matcher, name) for name in ("_read_ids", "_read_weights", "_lastblock")):
-            # Whoosh's W3 leaf matcher: read whole blocks (up to 128 postings) at once.
+        ids, weights = _Arrays._drain(matcher, "weights")
+        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32)
+
+    @staticmethod
+    def _drain(matcher, payload: str) -> tuple[list, list]:
+        """All document numbers of a matcher and their `payload` ("weights" or "values").
+
+        Whoosh's W3 leaf matcher is read a whole block (up to 128 postings) at a time;
+        any other matcher posting by posting.
+        """
+        ids, items = [], []
+        read_payload = "_read_" + payload
+        if all(hasattr(matcher, name) for name in ("_read_ids", read_payload, "_lastblock")):
             while matcher.is_active():
                 matcher._read_ids()
-                matcher._read_weights()
+                getattr(matcher, read_payload)()
                 ids.extend(matcher._ids[:matcher._blocklength])
-                weights.extend(matcher._weights[:matcher._blocklength])
+                items.extend(getattr(matcher, "_" + payload)[:matcher._blocklength])
                 if matcher._lastblock:
                     break
                 matcher._next_block()
         else:
+            one = matcher.weight if payload == "weights" else matcher.value
             while matcher.is_active():
                 ids.append(matcher.id())
-                weights.append(matcher.weight())
+                items.append(one())
                 matcher.next()
-        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32)
+        return ids, items
 
     def postings(self, field: str, term: str):
         """(document numbers, term frequencies) of `term` in `field`, all segments."""
@@ -382,22 +393,7 @@ class _Arrays:
     @staticmethod
     def _read_values(segreader, field, term):
         """(document numbers, encoded positions) of a term's postings in one segment."""
-        matcher = segreader.postings(field, term)
-        ids, values = [], []
-        if all(hasattr(matcher, name) for name in ("_read_ids", "_read_values", "_lastblock")):
-            while matcher.is_active():
-                matcher._read_ids()
-                matcher._read_values()
-                ids.extend(matcher._ids[:matcher._blocklength])
-                values.extend(matcher._values[:matcher._blocklength])
-                if matcher._lastblock:
-                    break
-                matcher._next_block()
-        else:
-            while matcher.is_active():
-                ids.append(matcher.id())
-                values.append(matcher.value())
-                matcher.next()
+        ids, values = _Arrays._drain(segreader.postings(field, term), "values")
         return np.array(ids, dtype=np.int64), values
 
     def lengths(self, field: str) -> np.ndarray:
