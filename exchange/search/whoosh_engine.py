@@ -33,6 +33,7 @@ from whoosh import formats, index as whoosh_index
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield
 from whoosh import columns
 from whoosh.fields import COLUMN, ID, KEYWORD, STORED, FieldType, Schema
+from whoosh.reading import EmptyReader
 from whoosh.system import pack_uint
 from whoosh.util.numeric import _length_byte_cache
 
@@ -214,9 +215,11 @@ def _decode_positions(values, rows) -> tuple[np.ndarray, np.ndarray]:
 class _Arrays:
     """Posting, length and column arrays of one searcher generation, as numpy arrays.
 
-    Per-segment arrays are cached across generations in `segment_cache` (segments are
-    immutable; deletions are applied through the `live` mask), so an index commit
-    only costs loading the arrays of the new, small segment.
+    Per-segment arrays are cached across generations in `segment_cache`. They hold a
+    segment's raw postings, deleted documents included, so they depend only on the
+    segment's immutable files; deletions (which a commit adds to an existing segment)
+    are applied through the `live` mask of each generation. An index commit thus only
+    costs loading the arrays of the new, small segment.
     """
 
     def __init__(self, searcher, segment_cache: "OrderedDict", value_cache: "OrderedDict"):
@@ -266,37 +269,40 @@ class _Arrays:
 
     @staticmethod
     def _read_postings(segreader, field, term):
-        try:
-            matcher = segreader.postings(field, term)
-        except Exception:  # the term is not in this segment
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        ids, weights = _Arrays._drain(matcher, "weights")
+        ids, weights = _Arrays._drain(segreader, field, term, "weights")
         return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32)
 
     @staticmethod
-    def _drain(matcher, payload: str) -> tuple[list, list]:
-        """All document numbers of a matcher and their `payload` ("weights" or "values").
+    def _drain(segreader, field: str, term: str, payload: str) -> tuple[list, list]:
+        """All document numbers of a term in one segment and their `payload` ("weights"
+        or "values"), deleted documents included.
 
-        Whoosh's W3 leaf matcher is read a whole block (up to 128 postings) at a time;
-        any other matcher posting by posting.
+        The segment's posting files never change, but Whoosh's `segreader.postings()`
+        hides the documents deleted so far, and every update deletes the old copy: arrays
+        read through it before and after an edit no longer line up. So the raw postings
+        are read here, cached per segment, and deletions applied through `_Arrays.live`.
+        Whoosh's W3 leaf matcher is read a whole block (up to 128 postings) at a time.
         """
-        ids, items = [], []
+        if isinstance(segreader, EmptyReader):  # an index without segments
+            return [], []
+        terms = segreader._terms
+        tbytes = segreader._text_to_bytes(field, term)
+        if (field, tbytes) not in terms:
+            return [], []
+        matcher = terms.matcher(field, tbytes, segreader.schema[field].format)
         read_payload = "_read_" + payload
-        if all(hasattr(matcher, name) for name in ("_read_ids", read_payload, "_lastblock")):
-            while matcher.is_active():
-                matcher._read_ids()
-                getattr(matcher, read_payload)()
-                ids.extend(matcher._ids[:matcher._blocklength])
-                items.extend(getattr(matcher, "_" + payload)[:matcher._blocklength])
-                if matcher._lastblock:
-                    break
-                matcher._next_block()
-        else:
-            one = matcher.weight if payload == "weights" else matcher.value
-            while matcher.is_active():
-                ids.append(matcher.id())
-                items.append(one())
-                matcher.next()
+        if not all(hasattr(matcher, name) for name in ("_read_ids", read_payload, "_lastblock")):
+            raise RuntimeError(f"whoosh-reloaded's posting reader changed ({type(matcher)}): "
+                               "exchange/search/whoosh_engine.py must be adapted")
+        ids, items = [], []
+        while matcher.is_active():
+            matcher._read_ids()
+            getattr(matcher, read_payload)()
+            ids.extend(matcher._ids[:matcher._blocklength])
+            items.extend(getattr(matcher, "_" + payload)[:matcher._blocklength])
+            if matcher._lastblock:
+                break
+            matcher._next_block()
         return ids, items
 
     def postings(self, field: str, term: str):
@@ -351,6 +357,8 @@ class _Arrays:
         for term in terms:
             mask = self.mask(field, term)
             candidates = mask if candidates is None else candidates & mask
+        if self.live is not None:
+            candidates &= self.live
         candidates = np.flatnonzero(candidates)
         if not len(candidates):
             return found
@@ -393,7 +401,7 @@ class _Arrays:
     @staticmethod
     def _read_values(segreader, field, term):
         """(document numbers, encoded positions) of a term's postings in one segment."""
-        ids, values = _Arrays._drain(segreader.postings(field, term), "values")
+        ids, values = _Arrays._drain(segreader, field, term, "values")
         return np.array(ids, dtype=np.int64), values
 
     def lengths(self, field: str) -> np.ndarray:
@@ -535,14 +543,34 @@ class _Arrays:
 
 
 class _Writer(IndexWriterSession):
+    """A batch of changes; the last change per document id wins.
+
+    Whoosh's writer cannot delete or replace a document it buffered itself (its
+    deletions look only at committed segments): an update then a delete of the same id
+    in one batch kept the document, and two updates indexed it twice. So changes are
+    collected here and handed to Whoosh once per id when the batch commits.
+    """
+
     def __init__(self, writer):
         self._writer = writer
+        self._changes: dict[int, IndexDocument | None] = {}
 
     def update(self, document: IndexDocument) -> None:
-        self._writer.update_document(**document_fields(document))
+        self._changes.pop(document.id, None)
+        self._changes[document.id] = document
 
     def delete(self, document_id: int) -> None:
-        self._writer.delete_by_term("id", str(document_id))
+        self._changes.pop(document_id, None)
+        self._changes[document_id] = None
+
+    def flush(self) -> None:
+        """Hand the collected changes to Whoosh's writer (before its commit)."""
+        for document_id, document in self._changes.items():
+            if document is None:
+                self._writer.delete_by_term("id", str(document_id))
+            else:
+                self._writer.update_document(**document_fields(document))
+        self._changes.clear()
 
 
 class WhooshEngine(SearchEngine):
@@ -752,7 +780,9 @@ class WhooshEngine(SearchEngine):
             ix = self._open_index()
             writer = ix.writer()
             try:
-                yield _Writer(writer)
+                session = _Writer(writer)
+                yield session
+                session.flush()
             except BaseException:
                 writer.cancel()
                 raise

@@ -122,3 +122,72 @@ def test_rebuild_with_two_writer_processes_gives_the_same_results(tmp_path):
         assert sorted(slugs(a)) == sorted(slugs(b)) and a.facets == b.facets
     single.close()
     double.close()
+
+
+PHRASE_DOCS = [doc(1, "Titel 1", "Die elektronische Akte im Amt."),
+               doc(2, "Titel 2", "Akte und elektronische Post."),
+               doc(3, "Titel 3", "Akte, dann elektronische Wege."),
+               doc(4, "Titel 4", "Die Akte ist elektronische Zukunft."),
+               doc(5, "Titel 5", "Wir lieben die elektronische Akte.")]
+
+
+@pytest.mark.parametrize("edited", [1, 3, 5])
+def test_phrase_after_an_edit_uses_the_live_postings(tmp_path, edited):
+    """../shared/repro/phrase_cache_after_edit.py: postings cached by a word search, one
+    document updated (Whoosh deletes its old copy), then a phrase search."""
+    engine = WhooshEngine(tmp_path / "index", warm_in_background=False)
+    engine.rebuild(PHRASE_DOCS)
+    assert engine.search(plan("elektronische", "Akte")).total == 5  # caches the postings
+    with engine.writer() as writer:
+        writer.update(doc(edited, f"Titel {edited}", "Die elektronische Akte, neu geschrieben."))
+    result = engine.search(plan("elektronische", "Akte", phrase=True))
+    assert sorted(hit.id for hit in result.hits) == sorted({1, 5, edited})
+    with engine.writer() as writer:
+        writer.delete(5)
+    result = engine.search(plan("elektronische", "Akte", phrase=True))
+    assert sorted(hit.id for hit in result.hits) == sorted({1, edited} - {5})
+    engine.close()
+
+
+def test_phrases_stay_right_through_a_stream_of_edits(tmp_path):
+    """Random updates and deletes across several segments: every phrase and word search
+    agrees with a plain scan of the live documents (the cached arrays never go stale)."""
+    import random
+
+    rng = random.Random(16)
+    words = ["elektronische", "Akte", "Bürgerbüro", "Portal", "offene", "Daten"]
+
+    def text():
+        return " ".join(rng.choice(words) for _ in range(rng.randint(2, 8)))
+
+    live = {number: text() for number in range(1, 31)}
+    engine = WhooshEngine(tmp_path / "index", warm_in_background=False)
+    engine.rebuild([doc(number, "x", body) for number, body in live.items()])
+    analysis = engine.analysis
+
+    def expected_phrase(first, second):
+        found = set()
+        for number, body in live.items():
+            mains = [word.main for _, word, _, _ in analysis.words(body)]
+            pair = (analysis.word(first).main, analysis.word(second).main)
+            if any(tuple(mains[i:i + 2]) == pair for i in range(len(mains) - 1)):
+                found.add(number)
+        return found
+
+    for step in range(40):
+        for first, second in (("elektronische", "Akte"), ("offene", "Daten"),
+                              ("Akte", "Portal")):
+            result = engine.search(plan(first, second, phrase=True), limit=100, facets=False)
+            assert {hit.id for hit in result.hits} == expected_phrase(first, second), step
+        assert engine.search(plan("Bürgerbüro"), limit=100).total == sum(
+            "Bürgerbüro" in body for body in live.values())
+        with engine.writer() as writer:
+            for _ in range(rng.randint(1, 3)):
+                number = rng.randint(1, 40)
+                if number in live and rng.random() < 0.3:
+                    del live[number]
+                    writer.delete(number)
+                else:
+                    live[number] = text()
+                    writer.update(doc(number, "x", live[number]))
+    engine.close()
