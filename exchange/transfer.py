@@ -2,18 +2,19 @@
 
 The format is documented in docs/import-export.md. Export writes cities, users (without
 password hashes), topics (parents first), interests and experiences with all revisions,
-in a deterministic order. Import reads the same format and hand-written minimal lines;
-it validates the whole file first and writes nothing when any line is bad, then applies
-the lines in file order, idempotent by slug (by e-mail for users).
+in a deterministic order, all read in one snapshot. Import reads the same format and
+hand-written minimal lines; it validates the whole file first and writes nothing when any
+line is bad, then applies the lines in file order, idempotent by slug (by e-mail for users).
 """
 import json
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from .auth.models import ROLES, User
 from .cities.models import MATURITY_MAX, MATURITY_MIN, STANCES, City, Interest, Topic, TopicAlias
@@ -66,26 +67,56 @@ def _topic_preorder(topics: list[Topic]) -> list[Topic]:
     return ordered
 
 
-def export_records() -> Iterator[dict]:
-    """Every exportable row as a plain dict, in the file's order."""
-    for city in db.session.scalars(sa.select(City).order_by(City.slug)):
+@contextmanager
+def snapshot_session() -> Iterator[Session]:
+    """A read-only session whose queries all see the database as one committed state.
+
+    It has a connection and a transaction of its own, so nothing that commits, rolls back
+    or expires `db.session` meanwhile can end the snapshot; it is rolled back at the end.
+    PostgreSQL: REPEATABLE READ, READ ONLY (the default READ COMMITTED takes a new snapshot
+    per statement). SQLite: an explicit BEGIN, because the pysqlite driver would run each
+    SELECT in a transaction of its own; the read transaction then keeps the snapshot of its
+    first SELECT until it ends. Without WAL it also makes writers wait for it to end.
+    """
+    with db.engine.connect() as connection:
+        dialect = connection.dialect.name
+        if dialect != "sqlite":
+            options = {"postgresql_readonly": True} if dialect == "postgresql" else {}
+            connection.execution_options(isolation_level="REPEATABLE READ", **options)
+        transaction = connection.begin()
+        if dialect == "sqlite":
+            connection.exec_driver_sql("BEGIN")
+        session = Session(bind=connection, autoflush=False)
+        try:
+            yield session
+        finally:
+            session.close()
+            transaction.rollback()
+
+
+def export_records(session: Session) -> Iterator[dict]:
+    """Every exportable row as a plain dict, in the file's order, read through `session`.
+
+    Give it a snapshot_session() so that all tables are read as of one moment.
+    """
+    for city in session.scalars(sa.select(City).order_by(City.slug)):
         yield {"type": "city", "slug": city.slug, "name": city.name, "state": city.state,
                "ags": city.ags, "population": city.population, "website": city.website,
                "profile": city.profile or "", "created_at": _time(city.created_at)}
-    for user in db.session.scalars(sa.select(User).options(selectinload(User.city))
-                                   .order_by(User.email)):
+    for user in session.scalars(sa.select(User).options(selectinload(User.city))
+                                .order_by(User.email)):
         yield {"type": "user", "email": user.email, "display_name": user.display_name,
                "city": user.city.slug if user.city else None, "role": user.role,
                "is_admin": bool(user.is_admin), "is_approved": bool(user.is_approved),
                "locale": user.locale, "created_at": _time(user.created_at)}
-    topics = db.session.scalars(sa.select(Topic).options(selectinload(Topic.aliases))).all()
+    topics = session.scalars(sa.select(Topic).options(selectinload(Topic.aliases))).all()
     slugs = {topic.id: topic.slug for topic in topics}
     for topic in _topic_preorder(topics):
         yield {"type": "topic", "slug": topic.slug, "name_de": topic.name_de,
                "name_en": topic.name_en, "description": topic.description or "",
                "parent": slugs.get(topic.parent_id), "ozg_key": topic.ozg_key,
                "aliases": sorted(alias.alias for alias in topic.aliases)}
-    interests = db.session.execute(
+    interests = session.execute(
         sa.select(Interest, City.slug, Topic.slug).join(City, Interest.city_id == City.id)
         .join(Topic, Interest.topic_id == Topic.id).order_by(City.slug, Topic.slug)
     ).all()
@@ -93,7 +124,7 @@ def export_records() -> Iterator[dict]:
         yield {"type": "interest", "city": city_slug, "topic": topic_slug,
                "stance": interest.stance, "maturity": interest.maturity,
                "note": interest.note or "", "updated_at": _time(interest.updated_at)}
-    experiences = db.session.scalars(
+    experiences = session.scalars(
         sa.select(Experience).order_by(Experience.slug).options(
             selectinload(Experience.city), selectinload(Experience.topics),
             selectinload(Experience.revisions).selectinload(Revision.author))
@@ -128,11 +159,15 @@ def _experience_record(experience: Experience) -> dict:
 
 
 def export_jsonl(handle) -> int:
-    """Write every record as one JSON line to the text stream `handle`; returns the count."""
+    """Write every record as one JSON line to the text stream `handle`; returns the count.
+
+    The whole export is read in one snapshot, so it is consistent even while others write.
+    """
     count = 0
-    for record in export_records():
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        count += 1
+    with snapshot_session() as session:
+        for record in export_records(session):
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
     return count
 
 
@@ -396,6 +431,9 @@ class _Rules:
         revisions = record.get("revisions")
         if revisions is not None:
             _check_revisions(record, revisions, known, problems)
+        elif record.get("current_revision") is not None:
+            problems.append(_("„current_revision“ %(number)s fehlt in „revisions“.",
+                              number=record["current_revision"]))
         if not problems:
             known.experience_city[slug] = record["city"]
 
@@ -414,11 +452,17 @@ def _check_revisions(record, revisions, known, problems) -> None:
         if revision.get("restored_from") is not None and revision["restored_from"] not in numbers:
             problems.append(_("Version %(number)s verweist auf eine unbekannte Version.",
                               number=revision["number"]))
-    current_number = record.get("current_revision") or max(numbers)
+    newest = max(numbers)
+    current_number = record.get("current_revision") or newest
     current = next((r for r in revisions if r["number"] == current_number), None)
     if current is None:
         problems.append(_("„current_revision“ %(number)s fehlt in „revisions“.",
                           number=current_number))
+    elif current_number != newest:
+        # Revisions are append-only and a restore appends a copy, so the current one is
+        # always the newest; anything else is a torn export (issue 16) or a hand edit.
+        problems.append(_("„current_revision“ %(number)s ist nicht die neueste Version in "
+                          "„revisions“ (%(newest)s).", number=current_number, newest=newest))
     elif (current["title"], current["body"]) != (record["title"], record["body"]):
         problems.append(_("„title“ und „body“ müssen der aktuellen Version entsprechen."))
 
