@@ -163,8 +163,9 @@ def create_experience():
     except services.WikiError as error:
         db.session.rollback()
         raise _validation_error(error.errors or {"": error.message}, error.message) from None
+    written = experience_json(experience)  # before the commit expires it (see PUT)
     db.session.commit()
-    response = jsonify(experience_json(experience))
+    response = jsonify(written)
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_experience", slug=experience.slug,
                                            _external=True)
@@ -224,8 +225,11 @@ def update_experience(slug: str):
     except services.WikiError as error:
         db.session.rollback()
         raise _validation_error(error.errors or {"": error.message}, error.message) from None
+    # The answer names the revision this request wrote. Read after the commit, the
+    # expired experience would be loaded again and could name a later writer's revision.
+    written = experience_json(experience)
     db.session.commit()
-    return jsonify(experience_json(experience))
+    return jsonify(written)
 
 
 @bp.route("/experiences/<slug>/revisions", methods=["GET"])

@@ -4,11 +4,16 @@ Every change appends a Revision (never rewrites one), keeps `Experience.title` e
 the current revision's title and records index work in the search outbox in the same
 transaction. Services flush; the caller commits.
 
-Two saves at nearly the same moment can both pass the checks on SQLite (which takes no
-row lock on reads); the loser's flush then hits a unique constraint (revision number or
-slug). A failed flush leaves the session unusable, so the service rolls it back and
-raises EditConflict (with the revision that won) or a WikiError for the slug, never a
-database error.
+Every save that can change the current revision ends in one atomic step, `_advance`: a
+compare-and-set `UPDATE experiences SET current_revision_id = :new WHERE id = :id AND
+current_revision_id = :base`. Checking the base first and writing later is not enough on
+SQLite, which ignores `SELECT ... FOR UPDATE`: a rival save could commit in between and
+be silently replaced. If the UPDATE matches no row, a rival got there first: the
+session is rolled back and the save is an EditConflict. Two saves at nearly the same
+moment can also pick the same revision number; the loser's flush then hits the unique
+constraint (or, for a new page, the slug's). A failed flush leaves the session unusable,
+so the service rolls it back and raises EditConflict (with the revision that won) or a
+WikiError for the slug, never a database error.
 
 `actor=None` stands for a trusted operator command (demo data, import): no permission
 check, no author. Views and the API always pass the logged-in user.
@@ -18,6 +23,7 @@ import re
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.permissions import can_edit_experience, can_write_for_city
@@ -202,6 +208,10 @@ def _current_revision_after_lost_race(experience_id: int) -> Revision:
 
 def _append_revision(actor, experience: Experience, title: str, body: str, summary: str,
                      restored_from: Revision | None = None) -> Revision:
+    """Insert the next-numbered revision (not yet current: `_advance` makes it so).
+
+    A number another save took meanwhile is an EditConflict, never a 500.
+    """
     experience_id = experience.id  # attributes cannot be read after a failed flush
     number = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.max(Revision.number), 0))
@@ -221,10 +231,35 @@ def _append_revision(actor, experience: Experience, title: str, body: str, summa
             raise
         db.session.rollback()
         raise EditConflict(_current_revision_after_lost_race(experience_id)) from None
-    experience.current_revision = revision
-    experience.title = title
-    experience.updated_at = now
     return revision
+
+
+def _advance(experience: Experience, base_revision_id: int | None,
+             revision: Revision | None = None) -> None:
+    """The atomic step of every save: make `revision` current only if `base_revision_id`
+    still is (compare-and-set); with `revision=None` only confirm that it still is.
+
+    One UPDATE does check and write, so no rival save can slip in between (SQLite
+    ignores FOR UPDATE). It matches no row when a rival saved first: the session is
+    rolled back and EditConflict raised. Once it matched, the row stays locked until
+    commit (the database write lock on SQLite, the row lock on PostgreSQL).
+    """
+    experience_id = experience.id
+    new_id = base_revision_id if revision is None else revision.id
+    table = Experience.__table__
+    result = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == experience_id, table.c.current_revision_id == base_revision_id)
+        .values(current_revision_id=new_id))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise EditConflict(_current_revision_after_lost_race(experience_id))
+    # The row already says so; tell the ORM without scheduling an UPDATE of its own.
+    set_committed_value(experience, "current_revision_id", new_id)
+    if revision is not None:
+        set_committed_value(experience, "current_revision", revision)
+        experience.title = revision.title
+        experience.updated_at = revision.created_at
 
 
 def _set_status(experience: Experience, status: str) -> None:
@@ -267,8 +302,9 @@ def create_experience(actor, city, title, body, kind="lesson_learned", topics=()
         db.session.rollback()
         raise WikiError(errors={"slug": _("Die Kurz-URL „%(slug)s“ ist schon vergeben.",
                                           slug=slug)}) from None
-    _append_revision(actor, experience, title, body,
-                     summary or _("Erste Fassung"))
+    revision = _append_revision(actor, experience, title, body,
+                                summary or _("Erste Fassung"))
+    _advance(experience, None, revision)
     _set_status(experience, status)
     db.session.flush()
     _enqueue(experience)
@@ -277,7 +313,9 @@ def create_experience(actor, city, title, body, kind="lesson_learned", topics=()
 
 
 def _lock(experience: Experience) -> None:
-    """Re-read the row under a lock so two concurrent saves cannot both pass the check."""
+    """Re-read the current revision, on PostgreSQL under a row lock: a second editor waits
+    here and then sees the first one's revision, before validating and writing anything.
+    SQLite ignores FOR UPDATE; there `_advance` alone keeps the save atomic."""
     db.session.execute(
         sa.select(Experience.id).where(Experience.id == experience.id).with_for_update()
     )
@@ -324,9 +362,9 @@ def update_experience(actor, experience: Experience, base_revision_id, *, title=
     if errors:
         raise WikiError(errors=errors)
 
-    changed = False
+    changed, revision = False, None
     if new_title != current.title or new_body != current.body:
-        _append_revision(actor, experience, new_title, new_body, summary)
+        revision = _append_revision(actor, experience, new_title, new_body, summary)
         changed = True
     if kind is not None and kind != experience.kind:
         experience.kind = kind
@@ -343,6 +381,8 @@ def update_experience(actor, experience: Experience, base_revision_id, *, title=
     if changed:
         experience.updated_at = utcnow()
         _flush_metadata(experience)
+        # Last: a field-only save, too, is refused once another revision became current.
+        _advance(experience, base_revision_id, revision)
         _enqueue(experience)
         db.session.flush()
     return experience
@@ -379,12 +419,15 @@ def restore_revision(actor, experience: Experience, revision: Revision,
         raise WikiError(errors=errors)
     _lock(experience)
     current = experience.current_revision
+    base_revision_id = current.id
     if revision.title == current.title and revision.body == current.body:
         raise WikiError(_("Version %(number)s entspricht bereits der aktuellen Fassung.",
                           number=revision.number))
-    _append_revision(actor, experience, revision.title, revision.body,
-                     summary or _("Version %(number)s wiederhergestellt", number=revision.number),
-                     restored_from=revision)
+    restored = _append_revision(
+        actor, experience, revision.title, revision.body,
+        summary or _("Version %(number)s wiederhergestellt", number=revision.number),
+        restored_from=revision)
+    _advance(experience, base_revision_id, restored)
     db.session.flush()
     _enqueue(experience)
     db.session.flush()

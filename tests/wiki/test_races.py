@@ -235,3 +235,116 @@ def test_simultaneous_topic_changes_without_new_text_are_a_conflict(
     experience = db.session.get(Experience, experience.id)
     assert sorted(topic.slug for topic in experience.topics) == sorted(after)
     assert len(experience.revisions) == 1
+
+
+@pytest.fixture
+def rival_after_check(app, monkeypatch):
+    """rival_after_check(save): run `save()` to its commit, in another thread, right after
+    the main save has re-read the current revision (`services._lock`) and before it
+    writes anything: the moment SQLite leaves unguarded, since it ignores FOR UPDATE.
+
+    Returns a list that receives the rival's result (or exception).
+    """
+    if _rival_waits_for_row_lock():
+        pytest.skip("PostgreSQL: the row lock makes the rival wait; the HTTP tests cover it")
+    outcome = []
+    original, main = services._lock, threading.get_ident()
+
+    def arm(save):
+        def run():
+            try:
+                with app.app_context():
+                    outcome.append(save())
+            except Exception as error:  # reported by the test, not lost in the thread
+                outcome.append(error)
+
+        def lock_then_rival(experience):
+            original(experience)
+            if not outcome and threading.get_ident() == main:
+                thread = threading.Thread(target=run)
+                thread.start()
+                thread.join()
+
+        monkeypatch.setattr(services, "_lock", lock_then_rival)
+        return outcome
+
+    return arm
+
+
+def _rival_edit(user, experience_id, body):
+    """A save committed by another session: `body` on top of the current revision."""
+    def save():
+        other = db.session.get(Experience, experience_id)
+        services.update_experience(db.session.get(type(user), user.id), other,
+                                   other.current_revision_id, body=body)
+        db.session.commit()
+        return other.current_revision_id
+
+    return save
+
+
+@pytest.mark.parametrize("action", ["update", "restore", "fields"])
+def test_a_save_a_rival_overtook_after_the_check_is_a_conflict(
+        app, rival_after_check, anna, cdo_stuttgart, make_experience, action):
+    # Issue 16: the rival committed after this save's base check, before its revision
+    # number was picked, so no number collided; the save used to replace the rival's.
+    experience = make_experience(anna, body="Erste Fassung.")
+    experience_id, base = experience.id, experience.current_revision_id
+    services.update_experience(anna, experience, base, body="Zweite Fassung.")
+    db.session.commit()
+    second = experience.current_revision_id
+    outcome = rival_after_check(_rival_edit(cdo_stuttgart, experience_id, "Fassung des CDO."))
+    with pytest.raises(services.EditConflict) as raised:
+        if action == "update":
+            services.update_experience(anna, experience, second, body="Fassung von Anna.")
+        elif action == "restore":
+            services.restore_revision(anna, experience, experience.revisions[0])
+        else:  # no new text, only a page fact: a stale base is refused all the same
+            services.update_experience(anna, experience, second, kind="practice")
+    (rival_revision,) = outcome
+    assert raised.value.current.id == rival_revision
+    db.session.commit()
+    experience = db.session.get(Experience, experience_id)
+    assert [r.body for r in experience.revisions] == [
+        "Erste Fassung.", "Zweite Fassung.", "Fassung des CDO."]
+    assert experience.current_revision_id == rival_revision
+    assert experience.kind == "lesson_learned"
+
+
+def test_api_update_answers_the_revision_it_wrote_when_a_save_follows_at_once(
+        app, client, login, logged_in_client, anna, cdo_stuttgart, make_experience):
+    # The rival saves on top of Anna's revision right after her commit, before her answer
+    # is written: her answer must still name her revision, not the rival's.
+    experience = make_experience(anna, body="Erste Fassung.")
+    slug, base = experience.slug, experience.current_revision_id
+    rival = logged_in_client(cdo_stuttgart)
+    main, outcome = threading.get_ident(), []
+
+    def rival_save():
+        with app.app_context():
+            current = rival.get(f"/api/v1/experiences/{slug}").json["revision"]
+            outcome.append(rival.put(f"/api/v1/experiences/{slug}", json={
+                "base_revision": current, "body": "Fassung des CDO."}))
+
+    def after_commit(_session):
+        if outcome or threading.get_ident() != main:
+            return
+        thread = threading.Thread(target=rival_save)
+        thread.start()
+        thread.join()
+
+    login(anna)
+    sa.event.listen(sa.orm.Session, "after_commit", after_commit)
+    try:
+        mine = client.put(f"/api/v1/experiences/{slug}",
+                          json={"base_revision": base, "body": "Fassung von Anna."})
+    finally:
+        sa.event.remove(sa.orm.Session, "after_commit", after_commit)
+    (theirs,) = outcome
+    assert (mine.status_code, theirs.status_code) == (200, 200)
+    db.session.expire_all()
+    anna_revision = db.session.scalar(sa.select(Revision).where(
+        Revision.experience_id == experience.id, Revision.body == "Fassung von Anna."))
+    assert mine.json["revision"] == anna_revision.id
+    assert mine.json["body"] == "Fassung von Anna." and mine.json["revision_number"] == 2
+    assert theirs.json["revision"] != anna_revision.id
