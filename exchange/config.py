@@ -35,6 +35,10 @@ class DefaultConfig:
     SEARCH_WRITER_PROCS = 1
     #: Apply pending index work from the outbox before each search request.
     SEARCH_APPLY_OUTBOX_ON_QUERY = True
+    #: Seconds a search waits for a rebuild that it started in a background thread
+    #: (no worker running): a small index is back by then, a large one is announced
+    #: as being rebuilt. Well below any request timeout.
+    SEARCH_REBUILD_WAIT = 3.0
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -3,7 +3,7 @@ from flask import jsonify, request
 
 from ..search import services
 from ..search.engine import FACET_FIELDS, SORTS
-from .common import ApiError, api_view, int_arg
+from .common import ApiError, api_view, error_response, int_arg
 from .views import bp
 
 DEFAULT_PER_PAGE = 10
@@ -24,7 +24,12 @@ def search():
                                   sort=sort, **filters)
     except services.SearchError as error:
         raise ApiError(400, str(error)) from None
-    return jsonify({
+    if results.unavailable:
+        response, status = error_response(
+            503, "the search index is being rebuilt; try again in a minute")
+        response.headers["Retry-After"] = str(services.RETRY_AFTER_SECONDS)
+        return response, status
+    response = jsonify({
         "query": results.query,
         "total": results.total,
         "page": results.page,
@@ -43,3 +48,6 @@ def search():
         "facets": results.facets,
         "suggestion": results.suggestion,
     })
+    if results.stale:  # the body's fields are a fixed contract; a header says it
+        response.headers["X-Search-Index"] = "stale"
+    return response

@@ -3,6 +3,7 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from .hooks import fill
@@ -30,6 +31,24 @@ def set_language(code: str):
 
 @bp.route("/healthz")
 def health():
-    """Liveness probe for the load balancer: the database answers."""
-    db.session.execute(db.text("SELECT 1"))
-    return jsonify(status="ok")
+    """Health check: 200 while the database answers (the app serves), 503 when not.
+
+    `status` is "degraded" when search lags or cannot be updated: index damaged or
+    unavailable, index folder read-only or full, outbox lag, a dead, stuck or failing
+    worker (details under `search`). A load balancer keeps the server on "degraded";
+    monitoring alerts on it.
+    """
+    from ..search.worker import health as search_health
+
+    try:
+        db.session.execute(db.text("SELECT 1"))
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        current_app.logger.error("health check: database unavailable: %s", error)
+        return jsonify(status="error", database="unavailable"), 503
+    try:
+        search = search_health()
+    except SQLAlchemyError as error:
+        current_app.logger.error("health check: search state unreadable: %s", error)
+        search = {"status": "degraded", "error": "search state unreadable"}
+    return jsonify(status=search.pop("status"), database="ok", search=search)

@@ -1,4 +1,5 @@
 """Command line: flask --app exchange search reindex | status | apply [--loop]."""
+import logging
 import time
 
 import click
@@ -22,34 +23,54 @@ def reindex_command():
 
 
 @search_cli.command("status")
-def status_command():
-    """Documents in the database vs. the index, and pending outbox rows."""
+@click.option("--verify", is_flag=True,
+              help="Also check every index file against its checksum (reads them all).")
+def status_command(verify):
+    """Documents in the database vs. the index, outbox lag, index and worker health."""
     from .indexer import status
 
-    info = status()
+    info = status(verify=verify)
     click.echo(f"Datenbank (veröffentlicht): {info['database']}")
     if info["index"] is None:
-        click.echo("Index: fehlt oder unlesbar (wird bei der nächsten Suche neu aufgebaut)")
+        click.echo("Index: fehlt oder unlesbar (der Worker baut ihn neu auf)")
     else:
         click.echo(f"Index: {info['index']} (fehlend: {info['missing']}, veraltet: {info['stale']})")
         click.echo(f"Generation: {info['generation']}")
-    click.echo(f"Ausstehend (Outbox): {info['pending']}")
+        if info["serving"] != info["generation"]:
+            click.echo(f"Beschädigt, Suchen lesen ersatzweise: {info['serving']}")
+    if info["damaged"]:
+        click.echo(f"Als beschädigt erkannt: {', '.join(info['damaged'])}")
+    if verify:
+        click.echo("Prüfsummen: " + ("in Ordnung" if not info["problems"]
+                                     else "; ".join(info["problems"])))
+    click.echo(f"Ausstehend (Outbox): {info['pending']}, ältester Eintrag vor "
+               f"{info['lag_seconds']:.0f} s")
+    click.echo(f"Neuaufbau angefordert: {'ja' if info['rebuild_requested'] else 'nein'}")
+    worker = f"Worker: {info['worker']}"
+    if info["worker_beat_at"]:
+        worker += f" (letzte Meldung {info['worker_beat_at']:%Y-%m-%d %H:%M:%S} UTC)"
+    click.echo(worker)
+    if info["worker_failures"]:
+        click.echo(f"Fehlgeschlagene Runden in Folge: {info['worker_failures']}; zuletzt: "
+                   f"{info['worker_last_error']}")
 
 
 @search_cli.command("apply")
-@click.option("--loop", is_flag=True, help="Keep running and poll the outbox.")
+@click.option("--loop", is_flag=True,
+              help="Keep running as the index worker: poll the outbox, rebuild on request.")
 @click.option("--interval", default=LOOP_INTERVAL, show_default=True, type=float)
 def apply_command(loop, interval):
     """Apply pending outbox rows to the index (once, or forever with --loop)."""
     from .indexer import apply_outbox
+    from .worker import run
 
-    while True:
-        applied = apply_outbox(blocking=True)
-        if applied or not loop:
-            click.echo(f"{applied or 0} Outbox-Einträge angewendet")
-        if not loop:
-            return
-        time.sleep(interval)
+    if loop:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        run(interval)
+        return
+    applied = apply_outbox(blocking=True)
+    click.echo(f"{applied or 0} Outbox-Einträge angewendet")
 
 
 def register(app: Flask) -> None:

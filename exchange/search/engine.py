@@ -98,10 +98,16 @@ class EngineResults:
     total: int
     hits: list[EngineHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: True when the current index was damaged and an earlier generation answered.
+    stale: bool = False
 
 
 class IndexUnavailable(Exception):
     """The index is missing or unreadable and must be rebuilt from the database."""
+
+
+class IndexDamaged(IndexUnavailable):
+    """The index files are damaged (checksums, sizes, or they cannot be read)."""
 
 
 class EngineBusy(Exception):

@@ -123,12 +123,13 @@ def frequent_nouns(documents) -> set[str]:
 # --- writing --------------------------------------------------------------------------
 
 def apply_outbox(*, blocking: bool = False, batch_size: int = OUTBOX_BATCH,
-                 delete_rows: bool = True) -> int | None:
+                 delete_rows: bool = True, rebuild_if_unavailable: bool = True) -> int | None:
     """Apply pending index work; returns rows applied, or None if another writer is busy.
 
     With delete_rows=False the index is brought up to date but the outbox rows stay
     (for callers whose own unfinished SQLite write would block the delete); a later
-    apply replays and deletes them.
+    apply replays and deletes them. A missing or damaged index is rebuilt, unless
+    rebuild_if_unavailable is False (web requests): then IndexUnavailable is raised.
     """
     engine = get_engine()
     try:
@@ -136,6 +137,8 @@ def apply_outbox(*, blocking: bool = False, batch_size: int = OUTBOX_BATCH,
             try:
                 return _apply_locked(engine, batch_size, delete_rows)
             except IndexUnavailable as error:
+                if not rebuild_if_unavailable:
+                    raise
                 log.warning("search index unavailable (%s); rebuilding it from the database",
                             error)
                 return _rebuild_locked(engine, delete_rows)[1]
@@ -194,42 +197,51 @@ def _rebuild_locked(engine: SearchEngine, delete_rows: bool = True) -> tuple[int
     return count, _apply_locked(engine, OUTBOX_BATCH, delete_rows)
 
 
-def ensure_index() -> bool:
-    """Rebuild a missing or unreadable index (with a warning); True when it did."""
-    engine = get_engine()
-    try:
-        engine.doc_count()
-        return False
-    except IndexUnavailable as error:
-        log.warning("search index unavailable (%s); rebuilding it from the database", error)
-        reindex()
-        return True
-
-
 def pending_count() -> int:
     """Number of outbox rows not yet applied."""
     with Session(db.engine) as session:
         return session.scalar(sa.select(sa.func.count()).select_from(IndexTask)) or 0
 
 
-def status() -> dict:
-    """Documents in the database vs. the index, and pending outbox rows."""
+def outbox_lag_seconds(session) -> float:
+    """Age of the oldest outbox row in seconds (0 when nothing is pending)."""
+    from ..util import utcnow
+
+    oldest = session.scalar(sa.select(sa.func.min(IndexTask.created_at)))
+    return max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
+
+
+def status(verify: bool = False) -> dict:
+    """Documents in the database vs. the index, the outbox, the index and the worker.
+
+    verify=True also checks every index file against its checksum (reads them all).
+    """
     from ..wiki.models import Experience
+    from . import worker
 
     engine = get_engine()
     with Session(db.engine) as session:
         published = set(session.scalars(sa.select(Experience.id).where(
             Experience.status == "published", Experience.deleted_at.is_(None))))
+        pending = session.scalar(sa.select(sa.func.count()).select_from(IndexTask)) or 0
+        lag = outbox_lag_seconds(session)
     try:
         indexed = engine.document_ids()
-        generation = getattr(engine, "current_generation", lambda: None)()
     except IndexUnavailable:
-        indexed, generation = None, None
-    return {
+        indexed = None
+    health = engine.health()
+    info = {
         "database": len(published),
         "index": None if indexed is None else len(indexed),
         "missing": None if indexed is None else len(published - indexed),
         "stale": None if indexed is None else len(indexed - published),
-        "pending": pending_count(),
-        "generation": generation,
+        "pending": pending,
+        "lag_seconds": round(lag, 1),
+        "generation": health["current"],
+        "serving": health["serving"],
+        "damaged": health["damaged"],
     }
+    if verify:
+        info["problems"] = engine.verify()
+    info.update(worker.report())
+    return info

@@ -15,7 +15,8 @@ from ..extensions import db
 from .analysis import fold
 from .engine import FACET_FIELDS, SORTS, EngineResults, IndexUnavailable, QueryPlan
 from .highlight import highlight, query_terms, snippet
-from .indexer import apply_outbox, ensure_index, get_engine, reindex, status  # noqa: F401
+from .indexer import apply_outbox, get_engine, reindex, status  # noqa: F401
+from .worker import request_rebuild
 from .query import SynonymGroup, SynonymTable, parse_query, plan_words, typed_words
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ MAX_PER_PAGE = 100
 SUGGEST_BELOW = 3
 #: Words shorter than this are not corrected (abbreviations like "OZG", "DMS").
 MIN_CORRECTABLE_LENGTH = 5
+#: Seconds a client is asked to wait while the index is rebuilt (Retry-After).
+RETRY_AFTER_SECONDS = 30
 
 
 
@@ -65,6 +68,11 @@ class SearchResults:
     corrected: bool = False
     #: True when no page had all words and pages with any of them are shown instead.
     relaxed: bool = False
+    #: The index could not take the newest changes (or is being repaired): results may
+    #: miss recent edits.
+    stale: bool = False
+    #: No index could be read; it is being rebuilt.
+    unavailable: bool = False
     sort: str = "relevance"
     filters: dict[str, str] = field(default_factory=dict)
 
@@ -187,24 +195,71 @@ def search(query, *, city=None, topic=None, kind=None, year=None, page=1, per_pa
                (("city", city), ("topic", topic), ("kind", kind), ("year", year)) if value}
     empty = SearchResults(query, 0, page, per_page, [], {name: {} for name in FACET_FIELDS},
                           sort=sort, filters=filters)
+    not_updated = False
+    holds_lock = _caller_holds_sqlite_write_lock()
     if current_app.config.get("SEARCH_APPLY_OUTBOX_ON_QUERY", True):
-        try:
-            apply_outbox(blocking=False, delete_rows=not _caller_holds_sqlite_write_lock())
-        except sa.exc.OperationalError as error:
-            # E.g. SQLite locked by the caller's own unfinished write: search the
-            # current index; the rows stay and the next search or worker applies them.
-            log.warning("search outbox not applied before the query: %s", error)
-    else:
-        ensure_index()
-    outcome = run_query(get_engine(), query, synonym_table(), filters=filters, sort=sort,
-                        offset=(page - 1) * per_page, limit=per_page, rebuild=reindex)
+        not_updated = not _apply_pending(holds_lock)
+
+    def run():
+        return run_query(get_engine(), query, synonym_table(), filters=filters, sort=sort,
+                         offset=(page - 1) * per_page, limit=per_page)
+
+    try:
+        outcome = run()
+    except IndexUnavailable as error:
+        # Missing or damaged with no intact stand-in. A rebuild inside the request would
+        # outlast it at scale: the worker (or a background thread) rebuilds, and this
+        # request waits a moment for it, then says the search is being rebuilt.
+        log.error("search index unavailable (%s); rebuild requested", error)
+        outcome = _after_rebuild(request_rebuild(str(error), record=not holds_lock), run)
+        if outcome is False:
+            empty.unavailable = True
+            return empty
     if outcome is None:
         return empty
+    if outcome.result.stale:
+        request_rebuild("current search index generation damaged", record=not holds_lock)
     hits = _hydrate(outcome.result.hits, outcome.plan)
     return SearchResults(query, outcome.result.total, page, per_page, hits,
                          outcome.result.facets, suggestion=outcome.suggestion,
                          corrected=outcome.corrected, relaxed=outcome.relaxed, sort=sort,
-                         filters=filters)
+                         filters=filters, stale=outcome.result.stale or not_updated)
+
+
+def _after_rebuild(thread, run):
+    """run() once `thread` (a background rebuild) ended within SEARCH_REBUILD_WAIT,
+    else False (also when a worker rebuilds: it is not waited for)."""
+    wait = current_app.config.get("SEARCH_REBUILD_WAIT", 0)
+    if thread is None or wait <= 0:
+        return False
+    thread.join(wait)
+    if thread.is_alive():
+        return False
+    try:
+        return run()
+    except IndexUnavailable:
+        return False
+
+
+def _apply_pending(holds_lock: bool) -> bool:
+    """Apply the outbox before a query; False when the index could not be updated.
+
+    Never fails the search: the index is derived, and its last good state answers.
+    """
+    try:
+        apply_outbox(blocking=False, delete_rows=not holds_lock, rebuild_if_unavailable=False)
+    except sa.exc.OperationalError as error:
+        # E.g. SQLite locked by the caller's own unfinished write: search the
+        # current index; the rows stay and the next search or worker applies them.
+        log.warning("search outbox not applied before the query: %s", error)
+    except IndexUnavailable:
+        pass  # the search below reads a stand-in generation or asks for a rebuild
+    except OSError as error:
+        # A read-only or full index folder: the rows stay in the outbox.
+        log.error("search index not updated before the query, searching its last good "
+                  "state: %s", error)
+        return False
+    return True
 
 
 @dataclass

@@ -72,6 +72,9 @@ def search():
         return url_for("search.search",
                        **{key: value for key, value in arguments.items() if value})
 
-    return render_template("search/search.html", results=results,
+    page = render_template("search/search.html", results=results,
                            labels=facet_labels(results.facets), facet_titles=facet_titles,
                            active=active, sort=sort, search_url=search_url)
+    if results.unavailable:
+        return page, 503, {"Retry-After": str(services.RETRY_AFTER_SECONDS)}
+    return page

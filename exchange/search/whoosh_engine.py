@@ -32,14 +32,17 @@ import numpy as np
 from whoosh import formats, index as whoosh_index
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield
 from whoosh import columns
+from whoosh.filedb.filestore import FileStorage
 from whoosh.fields import COLUMN, ID, KEYWORD, STORED, FieldType, Schema
 from whoosh.reading import EmptyReader
 from whoosh.system import pack_uint
 from whoosh.util.numeric import _length_byte_cache
 
+from . import integrity
 from .analysis import GermanAnalysis, GermanAnalyzer, fold
-from .engine import (FACET_FIELDS, EngineBusy, EngineHit, EngineResults, IndexDocument,
-                     IndexUnavailable, IndexWriterSession, QueryPlan, SearchEngine)
+from .engine import (FACET_FIELDS, EngineBusy, EngineHit, EngineResults, IndexDamaged,
+                     IndexDocument, IndexUnavailable, IndexWriterSession, QueryPlan,
+                     SearchEngine)
 
 log = logging.getLogger(__name__)
 
@@ -542,6 +545,27 @@ class _Arrays:
         return result
 
 
+def _abandon(writer) -> None:
+    """Cancel a Whoosh writer whose batch or commit failed, and release its lock.
+
+    Whoosh's commit does not release the index's write lock when it fails (a full
+    disk half-way through a segment): every later writer then raised LockError until
+    the process restarted. Files of the failed commit are not in any table of contents
+    and are removed by Whoosh's next commit.
+    """
+    try:
+        if not writer.is_closed:
+            writer.cancel()
+    except Exception as error:  # a writer that failed half-way may not cancel cleanly
+        log.warning("search index writer not cancelled cleanly: %r", error)
+    lock = getattr(writer, "writelock", None)
+    if lock is not None and not writer.is_closed:
+        try:
+            lock.release()
+        except Exception as error:
+            log.warning("search index write lock not released: %r", error)
+
+
 class _Writer(IndexWriterSession):
     """A batch of changes; the last change per document id wins.
 
@@ -577,13 +601,19 @@ class WhooshEngine(SearchEngine):
     """SearchEngine on Whoosh with generations swapped through the CURRENT pointer."""
 
     def __init__(self, index_dir, procs: int = 1, limitmb: int | None = None,
-                 warm_terms: int = WARM_TERMS, warm_in_background: bool = True):
+                 warm_terms: int = WARM_TERMS, warm_in_background: bool = True,
+                 use_mmap: bool = False):
         self.root = Path(index_dir)
+        #: Whoosh memory-maps segment files by default; a segment truncated or damaged
+        #: under a running process then kills it with SIGBUS. Read through file handles,
+        #: damage is an exception we can answer (see docs/search.md for the cost).
+        self.use_mmap = use_mmap
         self.warm_terms = warm_terms
         self.warm_in_background = warm_in_background
         self.procs = procs
         self.limitmb = limitmb or WRITER_LIMIT_MB
         self._guard = threading.RLock()
+        self._write_guard = threading.RLock()
         self._lock_depth = 0
         self._lock_handle = None
         self._generation = None
@@ -592,6 +622,8 @@ class WhooshEngine(SearchEngine):
         self._table = None
         self._segment_cache = OrderedDict()
         self._value_cache = OrderedDict()
+        #: Generations found damaged in this process; never read again.
+        self._damaged: set[str] = set()
 
     # --- generations --------------------------------------------------------------------
 
@@ -626,8 +658,12 @@ class WhooshEngine(SearchEngine):
 
     @contextmanager
     def exclusive(self, blocking: bool = True):
-        """Hold the cross-process writer lock (re-entrant within this process)."""
-        with self._guard:
+        """Hold the cross-process writer lock (re-entrant within this process).
+
+        Threads of this process queue on their own lock, not on the search guard: a
+        rebuild in a background thread must not hold up searches.
+        """
+        with self._write_guard:
             if self._lock_depth == 0:
                 self.root.mkdir(parents=True, exist_ok=True)
                 handle = open(self.root / LOCK_FILE, "a+")
@@ -649,45 +685,127 @@ class WhooshEngine(SearchEngine):
 
     # --- reading ------------------------------------------------------------------------
 
-    def _open_index(self):
-        path = self.current_path()
-        if path is None:
-            raise IndexUnavailable(f"no search index in {self.root}")
-        try:
-            return whoosh_index.open_dir(str(path))
-        except Exception as error:  # EmptyIndexError, unpickling, missing files ...
-            raise IndexUnavailable(f"search index {path} unreadable: {error!r}") from error
-
-    def _current_searcher(self):
-        """A searcher on the newest committed state of the current generation."""
-        name = self.current_generation()
+    def _open_index(self, name: str | None = None):
+        """Open generation `name` (default: CURRENT) once its files have their sizes."""
+        name = name or self.current_generation()
         if name is None:
             raise IndexUnavailable(f"no search index in {self.root}")
+        if name in self._damaged:
+            raise IndexDamaged(f"search index {name} is damaged")
+        path = self.root / name
+        self._check_sizes(path)
+        try:
+            return FileStorage(str(path), supports_mmap=self.use_mmap).open_index()
+        except Exception as error:  # EmptyIndexError, unpickling, missing files ...
+            raise IndexDamaged(f"search index {path} unreadable: {error!r}") from error
+
+    @staticmethod
+    def _check_sizes(path: Path) -> None:
+        problems = integrity.size_problems(path)
+        if problems:
+            raise IndexDamaged(f"search index {path} damaged: {'; '.join(problems[:3])}")
+
+    def _fallback_generations(self, current: str) -> list[str]:
+        """Other complete-looking generations, newest first (a damaged CURRENT's stand-ins)."""
+        names = sorted((path.name for path in self.root.glob(GENERATION_PREFIX + "*")
+                        if path.is_dir()), reverse=True)
+        return [name for name in names if name != current and name not in self._damaged]
+
+    def _current_searcher(self):
+        """A searcher on the newest committed state of the current generation.
+
+        When CURRENT is damaged, the newest intact earlier generation is read instead
+        (stale, but searches keep answering until the worker has rebuilt the index).
+        """
+        current = self.current_generation()
+        if current is None:
+            raise IndexUnavailable(f"no search index in {self.root}")
+        candidates = [] if current in self._damaged else [current]
+        for name in candidates + self._fallback_generations(current):
+            try:
+                return self._searcher_on(name)
+            except IndexDamaged as error:
+                self._mark_damaged(name, error)
+        raise IndexDamaged(f"no readable search index in {self.root} "
+                           f"(damaged: {', '.join(sorted(self._damaged))})")
+
+    def _searcher_on(self, name: str):
         stale = name != self._generation or self._searcher is None
         if not stale:
             try:
                 stale = self._ix.latest_generation() != self._searcher.reader().generation()
             except Exception as error:
-                raise IndexUnavailable(f"search index unreadable: {error!r}") from error
+                raise IndexDamaged(f"search index unreadable: {error!r}") from error
         if stale:
             # A fresh searcher rather than Searcher.refresh(): refresh() re-uses segment
             # readers and misses deletions committed to an unchanged segment.
-            ix = self._ix if name == self._generation and self._ix else self._open_index()
+            ix = self._ix if name == self._generation and self._ix else self._open_index(name)
+            self._check_sizes(self.root / name)  # a commit may have added segments
             try:
                 searcher = ix.searcher()
+                table = _Arrays(searcher, self._segment_cache, self._value_cache)
             except Exception as error:
-                raise IndexUnavailable(f"search index unreadable: {error!r}") from error
+                raise IndexDamaged(f"search index unreadable: {error!r}") from error
             if self._searcher is not None:
                 self._searcher.close()
             new_generation = name != self._generation
-            self._ix, self._searcher, self._generation, self._table = ix, searcher, name, None
-            self._table = _Arrays(self._searcher, self._segment_cache, self._value_cache)
+            self._ix, self._searcher, self._generation, self._table = ix, searcher, name, table
             if new_generation and self.warm_in_background and self.warm_terms:
                 threading.Thread(target=self._warm, args=(self._table,), daemon=True,
                                  name="search-warm").start()
-        if self._table is None:
-            self._table = _Arrays(self._searcher, self._segment_cache, self._value_cache)
         return self._searcher, self._table
+
+    def _mark_damaged(self, name: str, error: Exception) -> None:
+        """Never read generation `name` again in this process (the worker rebuilds it)."""
+        log.error("search index generation %s is damaged, not read again: %s", name, error)
+        self._damaged.add(name)
+        if self._generation == name:
+            if self._searcher is not None:
+                try:
+                    self._searcher.close()
+                except Exception:  # a damaged reader may fail to close; it is dropped
+                    pass
+            self._ix = self._searcher = self._table = self._generation = None
+
+    def _read(self, read):
+        """read(searcher, arrays) on the generation searches read.
+
+        An exception while reading is damage when the generation's files no longer
+        match their checksums (or have none): then that generation is marked damaged
+        and the read is repeated on the next one. Otherwise it is a bug of ours and
+        raised as it is.
+        """
+        with self._guard:
+            while True:
+                searcher, arrays = self._current_searcher()
+                name = self._generation
+                try:
+                    return read(searcher, arrays)
+                except IndexUnavailable:
+                    raise
+                except Exception as error:
+                    problems = integrity.verify(self.root / name)
+                    if not problems:
+                        raise
+                    self._mark_damaged(name, IndexDamaged(
+                        f"{error!r} reading {name}; {'; '.join(problems[:3])}"))
+
+    def health(self) -> dict:
+        """The generation CURRENT names, the one searches read, and damaged ones."""
+        with self._guard:
+            try:
+                self._current_searcher()
+            except IndexUnavailable:
+                pass
+            current = self.current_generation()
+            return {"current": current, "serving": self._generation,
+                    "stale": self._generation is not None and self._generation != current,
+                    "damaged": sorted(self._damaged)}
+
+    def verify(self) -> list[str]:
+        """Problems of the current generation's files against their checksums."""
+        path = self.current_path()
+        return integrity.verify(path) if path else ["no current generation"]
 
     def warm(self) -> int:
         """Load the frequent terms' posting arrays of the current generation now; terms."""
@@ -729,64 +847,54 @@ class WhooshEngine(SearchEngine):
 
     @property
     def analysis(self) -> GermanAnalysis:
-        with self._guard:
-            searcher, _ = self._current_searcher()
-            return searcher.schema["title"].analyzer.analysis
+        return self._read(lambda searcher, _: searcher.schema["title"].analyzer.analysis)
 
     def analyse(self, text: str):
         return list(self.analysis.words(text))
 
     def doc_count(self) -> int:
-        with self._guard:
-            searcher, _ = self._current_searcher()
-            return searcher.doc_count()
+        return self._read(lambda searcher, _: searcher.doc_count())
 
     def document_ids(self) -> set[int]:
-        with self._guard:
-            searcher, _ = self._current_searcher()
-            return {int(fields["id"]) for fields in searcher.all_stored_fields()}
+        return self._read(lambda searcher, _: {int(fields["id"])
+                                               for fields in searcher.all_stored_fields()})
 
     def knows_word(self, word: str) -> bool:
-        with self._guard:
-            searcher, _ = self._current_searcher()
-            return ("spell", word.lower()) in searcher.reader()
+        return self._read(lambda searcher, _: ("spell", word.lower()) in searcher.reader())
 
     def knows_term(self, term: str) -> bool:
-        with self._guard:
-            searcher, _ = self._current_searcher()
-            reader = searcher.reader()
-            return any((field, term) in reader
-                       for field in list(FIELD_WEIGHTS) + list(PART_FIELD_WEIGHTS))
+        fields = list(FIELD_WEIGHTS) + list(PART_FIELD_WEIGHTS)
+        return self._read(lambda searcher, _: any((field, term) in searcher.reader()
+                                                  for field in fields))
 
     def same_folded_words(self, word: str) -> set[str]:
-        with self._guard:
-            _, table = self._current_searcher()
-            return table.same_folded_words(word)
+        return self._read(lambda _, table: table.same_folded_words(word))
 
     def similar_words(self, word: str, max_distance: int = 2) -> list[tuple[str, int]]:
-        with self._guard:
-            searcher, _ = self._current_searcher()
+        def read(searcher, _):
             reader = searcher.reader()
-            found = []
-            for candidate in reader.terms_within("spell", word.lower(), max_distance, prefix=1):
-                found.append((candidate, reader.doc_frequency("spell", candidate)))
-            return found
+            return [(candidate, reader.doc_frequency("spell", candidate))
+                    for candidate in reader.terms_within("spell", word.lower(), max_distance,
+                                                         prefix=1)]
+        return self._read(read)
 
     # --- writing ------------------------------------------------------------------------
 
     @contextmanager
     def writer(self, blocking: bool = True):
         with self.exclusive(blocking):
-            ix = self._open_index()
+            name = self.current_generation()
+            ix = self._open_index(name)
             writer = ix.writer()
             try:
                 session = _Writer(writer)
                 yield session
                 session.flush()
+                writer.commit()
             except BaseException:
-                writer.cancel()
+                _abandon(writer)
                 raise
-            writer.commit()
+            integrity.write_manifest(self.root / name)
 
     def rebuild(self, documents: Iterable[IndexDocument], lexicon: Iterable[str] = ()) -> int:
         with self.exclusive(True):
@@ -804,13 +912,17 @@ class WhooshEngine(SearchEngine):
                 for document in documents:
                     writer.add_document(**document_fields(document))
                     count += 1
+                writer.commit()
+                ix.close()
+                integrity.write_manifest(path)
             except BaseException:
-                writer.cancel()
+                _abandon(writer)
                 shutil.rmtree(path, ignore_errors=True)
                 raise
-            writer.commit()
-            ix.close()
             previous = self.current_generation()
+            if previous and (previous in self._damaged
+                             or integrity.verify(self.root / previous)):
+                previous = None  # keep no damaged generation as a stand-in
             self._swap(name)
             self._remove_old_generations(keep={name, previous} - {None})
             return count
@@ -922,41 +1034,45 @@ class WhooshEngine(SearchEngine):
 
     def search(self, plan: QueryPlan, *, filters=None, sort="relevance", offset=0, limit=10,
                facets=True) -> EngineResults:
+        def read(searcher, arrays):
+            return self._search(searcher, arrays, plan, filters, sort, offset, limit, facets)
+
         with self._guard:
-            searcher, arrays = self._current_searcher()
-            analysis = searcher.schema["title"].analyzer.analysis
-            spec = self._plan_spec(plan, analysis)
-            if spec is None:
-                return EngineResults(0, [], {name: {} for name in FACET_FIELDS})
-            try:
-                mask, score = self._evaluate(spec, arrays)
-            except (OSError, EOFError, ValueError) as error:
-                raise IndexUnavailable(f"search index unreadable: {error!r}") from error
-            if arrays.live is not None:
-                mask &= arrays.live
-            filter_mask = self._filter_mask(filters or {}, arrays)
-            if filter_mask is not None:
-                mask &= filter_mask
-            candidates = np.flatnonzero(mask)
-            total = len(candidates)
-            counts = arrays.counts(mask) if facets else {}
-            wanted = offset + limit
-            if sort == "date":
-                keys = arrays.dates()[candidates]
-                order = np.lexsort((candidates, -keys))[:wanted]
+            result = self._read(read)
+            result.stale = self._generation != self.current_generation()
+            return result
+
+    def _search(self, searcher, arrays, plan, filters, sort, offset, limit, facets):
+        analysis = searcher.schema["title"].analyzer.analysis
+        spec = self._plan_spec(plan, analysis)
+        if spec is None:
+            return EngineResults(0, [], {name: {} for name in FACET_FIELDS})
+        mask, score = self._evaluate(spec, arrays)
+        if arrays.live is not None:
+            mask &= arrays.live
+        filter_mask = self._filter_mask(filters or {}, arrays)
+        if filter_mask is not None:
+            mask &= filter_mask
+        candidates = np.flatnonzero(mask)
+        total = len(candidates)
+        counts = arrays.counts(mask) if facets else {}
+        wanted = offset + limit
+        if sort == "date":
+            keys = arrays.dates()[candidates]
+            order = np.lexsort((candidates, -keys))[:wanted]
+        else:
+            scores = score[candidates]
+            if total > wanted:
+                top = np.argpartition(-scores, wanted - 1)[:wanted]
             else:
-                scores = score[candidates]
-                if total > wanted:
-                    top = np.argpartition(-scores, wanted - 1)[:wanted]
-                else:
-                    top = np.arange(total)
-                order = top[np.lexsort((candidates[top], -scores[top]))]
-            hits = []
-            for position in order[offset:wanted]:
-                docnum = int(candidates[position])
-                stored = searcher.stored_fields(docnum)
-                hits.append(EngineHit(int(stored["id"]), stored["slug"], float(score[docnum])))
-            return EngineResults(total, hits, counts)
+                top = np.arange(total)
+            order = top[np.lexsort((candidates[top], -scores[top]))]
+        hits = []
+        for position in order[offset:wanted]:
+            docnum = int(candidates[position])
+            stored = searcher.stored_fields(docnum)
+            hits.append(EngineHit(int(stored["id"]), stored["slug"], float(score[docnum])))
+        return EngineResults(total, hits, counts)
 
 
 _engines: dict[str, WhooshEngine] = {}

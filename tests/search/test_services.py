@@ -238,8 +238,12 @@ def test_reindex_swaps_generations_while_searches_keep_working(app, corpus):
     generations = sorted(path.name for path in Path(app.config["INDEX_DIR"]).glob("gen-*"))
     assert before not in generations and len(generations) == 2  # current + previous
     info = status()
-    assert info == {"database": 5, "index": 5, "missing": 0, "stale": 0, "pending": 0,
-                    "generation": engine.current_generation()}
+    current = engine.current_generation()
+    assert {key: info[key] for key in ("database", "index", "missing", "stale", "pending",
+                                       "generation", "serving", "damaged")} == {
+        "database": 5, "index": 5, "missing": 0, "stale": 0, "pending": 0,
+        "generation": current, "serving": current, "damaged": []}
+    assert info["worker"] == "absent" and info["rebuild_requested"] is False
 
 
 def test_search_inside_an_unfinished_write_does_not_wait_for_its_own_lock(app, corpus, anna,

@@ -1,0 +1,311 @@
+"""The index worker: applies the outbox, rebuilds on request, survives errors, reports.
+
+`flask --app exchange search apply --loop` runs `run()`. Each round it rebuilds the
+index when one was requested (a web process found it missing or damaged) or is
+unreadable, then applies the outbox. A round that fails is logged with its traceback
+and retried after a pause that doubles up to MAX_BACKOFF; the worker itself only
+ends on a signal. It reports every round in `worker_heartbeats`, which `search status`
+and the health check read (`report()`).
+
+Web requests never rebuild inside the request. They call `request_rebuild()`, which
+records the request and, when no worker reports (the embedded default runs none),
+rebuilds in a background thread of the web process, once at a time; the request waits
+for it at most SEARCH_REBUILD_WAIT seconds (a small index is back by then).
+"""
+import logging
+import os
+import socket
+import threading
+import time
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..util import utcnow
+from .engine import EngineBusy
+from .models import IndexRebuildRequest, WorkerHeartbeat
+
+log = logging.getLogger(__name__)
+
+#: Name of the index worker's heartbeat row.
+WORKER_NAME = "search-index"
+#: Longest pause between failed rounds, in seconds; the pause doubles from the poll
+#: interval, so a broken database or disk is not hammered and recovery is quick.
+MAX_BACKOFF = 60.0
+#: An idle or applying worker that has not reported for this many seconds is dead or
+#: stuck: it reports at least once per round, and a round is at most the longest pause
+#: (the poll interval is capped at MAX_BACKOFF) plus applying a few batches of 500 rows.
+BEAT_TIMEOUT = 2 * MAX_BACKOFF
+#: A rebuilding worker may be silent this long: 50,000 documents take ~90 s on 2 cores.
+REBUILD_TIMEOUT = 1800.0
+#: Outbox rows older than this mean search lags visibly behind the database.
+LAG_ALERT_SECONDS = 300.0
+#: Worker states that mean a worker is running and taking rebuild requests.
+LIVE_STATES = ("ok", "failing")
+#: Less free space than this under the index folder counts as full: a commit of one
+#: outbox batch writes far less; a rebuild needs about the index's size again.
+INDEX_MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+# --- the loop -------------------------------------------------------------------------------
+
+def run(interval: float, rounds: int | None = None, sleep=time.sleep) -> None:
+    """Run worker rounds forever (or `rounds` times); never ends on an exception."""
+    interval = min(interval, MAX_BACKOFF)
+    _beat(activity="idle", started=True)
+    failures = 0
+    done = 0
+    verify_first = True
+    try:
+        while rounds is None or done < rounds:
+            done += 1
+            try:
+                applied = run_round(verify=verify_first)
+                verify_first = False
+            except Exception as error:  # the worker must outlive any single failure
+                failures += 1
+                pause = min(interval * 2 ** failures, MAX_BACKOFF)
+                log.exception("search worker round failed (%d in a row); next try in %.0f s",
+                              failures, pause)
+                _beat(activity="idle", error=error, failures=failures)
+            else:
+                failures = 0
+                pause = interval
+                if applied:
+                    log.info("search worker applied %d outbox rows", applied)
+                _beat(activity="idle", ok=True)
+            if rounds is None or done < rounds:
+                sleep(pause)
+    finally:
+        _beat(activity="stopped")
+
+
+def run_round(verify: bool = False) -> int:
+    """One round: rebuild if requested or needed, then apply the outbox; rows applied.
+
+    verify=True (the first round) also checks the index files' checksums.
+    """
+    from .indexer import apply_outbox, get_engine, reindex
+
+    engine = get_engine()
+    requested = _pending_requests()
+    reason = _rebuild_reason(engine, verify) if not requested else "requested"
+    if reason:
+        log.warning("search worker rebuilds the index (%s)", reason)
+        _beat(activity="rebuilding")
+        reindex()
+        _clear_requests(max(requested) if requested else None)
+    _beat(activity="applying")
+    return apply_outbox(blocking=True) or 0
+
+
+def _rebuild_reason(engine, verify: bool) -> str | None:
+    """Why the index must be rebuilt now, or None."""
+    health = engine.health()
+    if health["serving"] is None:
+        return "no readable index"
+    if health["stale"]:
+        return f"generation {health['current']} is damaged"
+    if verify:
+        problems = engine.verify()
+        if problems:
+            return "; ".join(problems[:3])
+    return None
+
+
+# --- rebuild requests -------------------------------------------------------------------------
+
+_background = {"thread": None}
+_background_guard = threading.Lock()
+
+
+def request_rebuild(reason: str, record: bool = True) -> threading.Thread | None:
+    """Ask for a full rebuild; without a live worker, rebuild in a background thread.
+
+    Returns that thread (None when a worker takes the request). record=False skips
+    the database row (a caller whose own unfinished SQLite write would block it).
+    Never raises: it is called on the error path of a search request.
+    """
+    state = "absent"
+    try:
+        with Session(db.engine) as session:
+            if record and not session.scalar(
+                    sa.select(sa.func.count()).select_from(IndexRebuildRequest)):
+                session.add(IndexRebuildRequest(reason=reason[:500]))
+                session.commit()
+            state = worker_state(session.get(WorkerHeartbeat, WORKER_NAME))
+    except sa.exc.SQLAlchemyError as error:
+        log.error("search rebuild request not recorded: %s", error)
+    if state in LIVE_STATES:
+        return None
+    return start_background_rebuild()
+
+
+def start_background_rebuild() -> threading.Thread:
+    """The thread rebuilding in this process: a new one unless one runs already."""
+    app = current_app._get_current_object()
+    with _background_guard:
+        thread = _background["thread"]
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(target=_rebuild_in_background, args=(app,),
+                                      daemon=True, name="search-rebuild")
+            _background["thread"] = thread
+            thread.start()
+        return thread
+
+
+def join_background_rebuild(timeout: float | None = None) -> None:
+    """Wait for this process's background rebuild (tests, shutdown)."""
+    thread = _background["thread"]
+    if thread is not None:
+        thread.join(timeout)
+
+
+def _rebuild_in_background(app) -> None:
+    from .indexer import get_engine, reindex
+
+    with app.app_context():
+        try:
+            engine = get_engine()
+            requested = _pending_requests()
+            with engine.exclusive(blocking=False):  # another process rebuilds: leave it
+                if requested or _rebuild_reason(engine, verify=False):
+                    reindex()
+                    _clear_requests(max(requested) if requested else None)
+        except EngineBusy:
+            log.info("search index busy in another process; no background rebuild here")
+        except Exception:
+            log.exception("background rebuild of the search index failed")
+
+
+def _pending_requests() -> list[int]:
+    with Session(db.engine) as session:
+        return list(session.scalars(sa.select(IndexRebuildRequest.id)))
+
+
+def _clear_requests(up_to: int | None) -> None:
+    """Delete the requests a rebuild answered (later ones stay for the next round)."""
+    if up_to is None:
+        return
+    with Session(db.engine) as session:
+        session.execute(sa.delete(IndexRebuildRequest).where(IndexRebuildRequest.id <= up_to))
+        session.commit()
+
+
+# --- heartbeat and report ---------------------------------------------------------------------
+
+def _beat(*, activity: str, started: bool = False, ok: bool = False, error=None,
+          failures: int | None = None) -> None:
+    """Record what the worker does now; a database that fails here is only logged."""
+    now = utcnow()
+    try:
+        with Session(db.engine) as session:
+            row = session.get(WorkerHeartbeat, WORKER_NAME)
+            if row is None:
+                row = WorkerHeartbeat(name=WORKER_NAME, started_at=now, failures=0)
+                session.add(row)
+            if started:
+                row.started_at, row.failures = now, 0
+                row.host, row.pid = socket.gethostname()[:255], os.getpid()
+            row.activity, row.beat_at = activity, now
+            if ok:
+                row.ok_at, row.failures = now, 0
+            if error is not None:
+                row.last_error = f"{type(error).__name__}: {error}"[:2000]
+                row.last_error_at = now
+                row.failures = failures or (row.failures or 0) + 1
+            session.commit()
+    except sa.exc.SQLAlchemyError as db_error:
+        log.error("search worker heartbeat not recorded: %s", db_error)
+
+
+def worker_state(row: WorkerHeartbeat | None, now=None) -> str:
+    """absent | stopped | ok | failing | dead | stuck, from the worker's heartbeat."""
+    if row is None:
+        return "absent"
+    if row.activity == "stopped":
+        return "stopped"
+    now = now or utcnow()
+    timeout = REBUILD_TIMEOUT if row.activity == "rebuilding" else BEAT_TIMEOUT
+    if (now - row.beat_at).total_seconds() > timeout:
+        if row.host == socket.gethostname() and not _alive(row.pid):
+            return "dead"
+        return "stuck"
+    return "failing" if row.failures else "ok"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
+def report() -> dict:
+    """The worker's state and last error, and whether a rebuild is waiting (for status)."""
+    with Session(db.engine) as session:
+        row = session.get(WorkerHeartbeat, WORKER_NAME)
+        rebuild_requested = bool(session.scalar(
+            sa.select(sa.func.count()).select_from(IndexRebuildRequest)))
+        return {
+            "worker": worker_state(row),
+            "worker_beat_at": row.beat_at if row else None,
+            "worker_failures": row.failures if row else 0,
+            "worker_last_error": row.last_error if row else None,
+            "rebuild_requested": rebuild_requested,
+        }
+
+
+def index_writable(index_dir) -> str:
+    """"ok", "read_only" or "full" for the index folder (as the writer would find it)."""
+    import shutil
+
+    path = os.fspath(index_dir)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    if not os.access(path, os.W_OK):
+        return "read_only"
+    if shutil.disk_usage(path).free < INDEX_MIN_FREE_BYTES:
+        return "full"
+    return "ok"
+
+
+
+def health() -> dict:
+    """The search part of the health check: index, outbox lag, worker; and if degraded."""
+    from .indexer import get_engine, outbox_lag_seconds
+    from .models import IndexTask
+
+    engine = get_engine()
+    try:
+        index = engine.health()
+    except Exception as error:  # the health check reports, it does not fail
+        index = {"serving": None, "stale": False, "error": repr(error)}
+    if index["serving"] is None:
+        index_state = "unavailable"
+    elif index["stale"]:
+        index_state = "damaged"
+    else:
+        index_state = "ok"
+    with Session(db.engine) as session:
+        pending = session.scalar(sa.select(sa.func.count()).select_from(IndexTask)) or 0
+        lag = outbox_lag_seconds(session)
+    info = report()
+    writable = index_writable(current_app.config["INDEX_DIR"])
+    degraded = (index_state != "ok" or writable != "ok" or lag > LAG_ALERT_SECONDS
+                or info["worker"] in ("dead", "stuck", "failing"))
+    return {
+        "status": "degraded" if degraded else "ok",
+        "index": index_state,
+        "index_folder": writable,
+        "outbox_pending": pending,
+        "outbox_lag_seconds": round(lag, 1),
+        "worker": info["worker"],
+        "worker_failures": info["worker_failures"],
+        "rebuild_requested": info["rebuild_requested"],
+    }
