@@ -24,5 +24,6 @@ def load_user_from_token(request) -> User | None:
     user = user_for_token(credentials.strip())
     if user is not None:
         g.token_auth = True
-        db.session.commit()
+        if db.session.dirty:  # the token's use, recorded at most once a minute
+            db.session.commit()
     return user

@@ -144,3 +144,37 @@ def test_huge_ids_in_urls_are_404(client, auth, anna, cdo_stuttgart):
     assert client.post(f"/profil/tokens/{huge}/widerrufen").status_code == 404
     for action in ("freigeben", "ablehnen", "rolle"):
         assert client.post(f"/freigaben/{huge}/{action}").status_code == 404
+
+
+def test_token_use_is_recorded_once_a_minute_not_on_every_request(app, client, anna,
+                                                                  token_for):
+    """An API read must not be a database write: the use is recorded to the minute."""
+    from datetime import timedelta
+
+    from exchange.auth.services import TOKEN_USE_RESOLUTION
+
+    clear = token_for(anna)
+    bearer = {"Authorization": f"Bearer {clear}"}
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        statements.append(statement.split(None, 1)[0].upper())
+
+    assert client.get("/api/v1/cities", headers=bearer).status_code == 200
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == anna.id))
+    first_use = token.last_used_at
+    assert first_use is not None
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/api/v1/cities", headers=bearer).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert "UPDATE" not in statements and "INSERT" not in statements
+    db.session.refresh(token)
+    assert token.last_used_at == first_use
+
+    token.last_used_at = first_use - TOKEN_USE_RESOLUTION - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get("/api/v1/cities", headers=bearer).status_code == 200
+    db.session.refresh(token)
+    assert token.last_used_at > first_use - timedelta(seconds=1)
