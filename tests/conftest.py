@@ -90,12 +90,13 @@ def app_config(_schema, tmp_path):
 @pytest.fixture
 def app(app_config):
     """The application, with an app context pushed; all tables emptied afterwards."""
-    from exchange.search.worker import join_background_rebuild
+    from exchange.search.worker import forget_state, join_background_rebuild
 
     app = create_app(app_config)
     with app.app_context():
         yield app
         join_background_rebuild()  # a search may have started one; it uses the tables
+        forget_state()  # a test's worker heartbeat is gone with its tables
         db.session.remove()
         empty_all_tables()
         db.engine.dispose()

@@ -89,6 +89,8 @@ class EngineHit:
     id: int
     slug: str
     score: float
+    #: The plain text indexed for the body (snippets), or None if the engine has none.
+    text: str | None = None
 
 
 @dataclass

@@ -16,7 +16,7 @@ from .analysis import fold
 from .engine import FACET_FIELDS, SORTS, EngineResults, IndexUnavailable, QueryPlan
 from .highlight import highlight, query_terms, snippet
 from .indexer import apply_outbox, get_engine, reindex, status  # noqa: F401
-from .worker import request_rebuild
+from .worker import is_running, request_rebuild
 from .query import SynonymGroup, SynonymTable, parse_query, plan_words, typed_words
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def search(query, *, city=None, topic=None, kind=None, year=None, page=1, per_pa
                           sort=sort, filters=filters)
     not_updated = False
     holds_lock = _caller_holds_sqlite_write_lock()
-    if current_app.config.get("SEARCH_APPLY_OUTBOX_ON_QUERY", True):
+    if current_app.config.get("SEARCH_APPLY_OUTBOX_ON_QUERY", True) and not is_running():
         not_updated = not _apply_pending(holds_lock)
 
     def run():
@@ -320,11 +320,11 @@ def _hydrate(engine_hits, plan: QueryPlan) -> list[SearchHit]:
     if not engine_hits:
         return []
     ids = [hit.id for hit in engine_hits]
+    options = [selectinload(Experience.city), selectinload(Experience.topics)]
+    if any(hit.text is None for hit in engine_hits):  # an index built without stored text
+        options.append(selectinload(Experience.current_revision))
     rows = db.session.scalars(
-        sa.select(Experience).where(Experience.id.in_(ids)).options(
-            selectinload(Experience.city), selectinload(Experience.topics),
-            selectinload(Experience.current_revision))
-    ).all()
+        sa.select(Experience).where(Experience.id.in_(ids)).options(*options)).all()
     by_id = {row.id: row for row in rows}
     analysis = get_engine().analysis
     mains, parts = query_terms(plan_words(plan), analysis)
@@ -335,7 +335,9 @@ def _hydrate(engine_hits, plan: QueryPlan) -> list[SearchHit]:
         # database says is not (or no longer) public.
         if experience is None or not experience.is_published:
             continue
-        text = markdown_to_text(experience.body)
+        text = engine_hit.text
+        if text is None:
+            text = markdown_to_text(experience.body)
         hits.append(SearchHit(
             slug=experience.slug,
             title=experience.title,

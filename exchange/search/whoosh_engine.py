@@ -149,10 +149,13 @@ class GermanText(FieldType):
 
 
 def make_schema(analysis: GermanAnalysis) -> Schema:
-    """The lean schema: only id and slug are stored; everything else is indexed."""
+    """The lean schema: only id, slug and the plain text are stored; the rest is indexed."""
     return Schema(
         id=ID(unique=True, stored=True),
         slug=STORED(),
+        # The plain text the body was indexed from, for snippets: made once here instead
+        # of rendering and sanitising each hit's Markdown on every search.
+        text=STORED(),
         title=GermanText(analysis, "main"),
         topics=GermanText(analysis, "main"),
         body=GermanText(analysis, "main"),
@@ -180,6 +183,7 @@ def document_fields(document: IndexDocument) -> dict:
     fields = {
         "id": str(document.id),
         "slug": document.slug,
+        "text": document.body,
         "title": document.title,
         "topics": document.topic_text,
         "body": document.body,
@@ -1071,7 +1075,8 @@ class WhooshEngine(SearchEngine):
         for position in order[offset:wanted]:
             docnum = int(candidates[position])
             stored = searcher.stored_fields(docnum)
-            hits.append(EngineHit(int(stored["id"]), stored["slug"], float(score[docnum])))
+            hits.append(EngineHit(int(stored["id"]), stored["slug"], float(score[docnum]),
+                                  stored.get("text")))
         return EngineResults(total, hits, counts)
 
 

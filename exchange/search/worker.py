@@ -44,6 +44,10 @@ REBUILD_TIMEOUT = 1800.0
 LAG_ALERT_SECONDS = 300.0
 #: Worker states that mean a worker is running and taking rebuild requests.
 LIVE_STATES = ("ok", "failing")
+#: Seconds between routine heartbeats (far below BEAT_TIMEOUT).
+HEARTBEAT_EVERY = 10.0
+#: Seconds a web process trusts what it last read of the worker's state.
+STATE_CACHE_SECONDS = 5.0
 #: Less free space than this under the index folder counts as full: a commit of one
 #: outbox batch writes far less; a rebuild needs about the index's size again.
 INDEX_MIN_FREE_BYTES = 64 * 1024 * 1024
@@ -196,9 +200,20 @@ def _clear_requests(up_to: int | None) -> None:
 
 # --- heartbeat and report ---------------------------------------------------------------------
 
+_last_beat = {"at": -HEARTBEAT_EVERY, "failures": 0}
+
+
 def _beat(*, activity: str, started: bool = False, ok: bool = False, error=None,
           failures: int | None = None) -> None:
-    """Record what the worker does now; a database that fails here is only logged."""
+    """Record what the worker does now; a database that fails here is only logged.
+
+    Routine beats (idle or applying, nothing failed) are written at most every
+    HEARTBEAT_EVERY seconds: a worker polling twice a second must not write as often.
+    """
+    routine = (not started and error is None and activity in ("idle", "applying")
+               and _last_beat["failures"] == 0)
+    if routine and time.monotonic() - _last_beat["at"] < HEARTBEAT_EVERY:
+        return
     now = utcnow()
     try:
         with Session(db.engine) as session:
@@ -217,6 +232,7 @@ def _beat(*, activity: str, started: bool = False, ok: bool = False, error=None,
                 row.last_error_at = now
                 row.failures = failures or (row.failures or 0) + 1
             session.commit()
+            _last_beat.update(at=time.monotonic(), failures=row.failures)
     except sa.exc.SQLAlchemyError as db_error:
         log.error("search worker heartbeat not recorded: %s", db_error)
 
@@ -234,6 +250,31 @@ def worker_state(row: WorkerHeartbeat | None, now=None) -> str:
             return "dead"
         return "stuck"
     return "failing" if row.failures else "ok"
+
+
+_state_cache = {"at": -STATE_CACHE_SECONDS, "running": False}
+
+
+def is_running() -> bool:
+    """True when a worker reports (read at most every STATE_CACHE_SECONDS per process).
+
+    Searches then leave the outbox to it: no index writes on the request path.
+    """
+    now = time.monotonic()
+    if now - _state_cache["at"] >= STATE_CACHE_SECONDS:
+        try:
+            with Session(db.engine) as session:
+                state = worker_state(session.get(WorkerHeartbeat, WORKER_NAME))
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("search worker state unreadable: %s", error)
+            state = "absent"
+        _state_cache.update(at=now, running=state in LIVE_STATES)
+    return _state_cache["running"]
+
+
+def forget_state() -> None:
+    """Read the worker's state anew on the next search (tests; after a worker starts)."""
+    _state_cache["at"] = -STATE_CACHE_SECONDS
 
 
 def _alive(pid: int) -> bool:

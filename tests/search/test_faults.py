@@ -292,3 +292,13 @@ def test_status_and_health_report_lag_and_a_dead_or_stuck_worker(app, client, ru
     row.activity = "rebuilding"  # a rebuild may be silent for longer
     db.session.commit()
     assert status()["worker"] == "ok"
+
+
+def test_with_a_worker_running_searches_leave_the_outbox_to_it(app, built, anna):
+    """No index writes on the request path while a worker reports; its round applies."""
+    edit(anna, built["eakte"], "Die E-Akte im Standesamt")
+    worker._beat(activity="idle", started=True, ok=True)
+    worker.forget_state()
+    assert services.search("Standesamt").total == 0 and pending_count() == 1
+    assert worker.run_round() == 1
+    assert services.search("Standesamt").total == 1 and pending_count() == 0

@@ -114,6 +114,26 @@ def test_snippets_are_html_safe_and_marked(corpus):
     assert "<mark>" in str(services.search("Lotsen").hits[0].title_html)
 
 
+def test_snippets_come_from_the_indexed_text_not_from_the_markdown(corpus):
+    """A search reads no revision bodies and renders no Markdown: the index stored the
+    plain text once when it indexed the page."""
+    import sqlalchemy as sa
+
+    services.search("Lotsen")  # the outbox is applied before this search's count
+    statements = []
+
+    def count(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        hit = services.search("Werkzeuge").hits[0]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert "<mark>Werkzeuge</mark>" in str(hit.snippet) and "**" not in str(hit.snippet)
+    assert not any("FROM revisions" in statement for statement in statements)
+
+
 def test_suggestion_for_misspelt_words(corpus):
     results = services.search("Digitalisierungslotsn")
     assert results.suggestion == "Digitalisierungslotsen"
