@@ -187,14 +187,28 @@ def reindex() -> int:
 
 
 def _rebuild_locked(engine: SearchEngine, delete_rows: bool = True) -> tuple[int, int]:
-    """Rebuild (caller holds the lock); returns (documents indexed, outbox rows applied)."""
+    """Rebuild (caller holds the lock); returns (documents indexed, outbox rows done).
+
+    Outbox rows seen before the documents are read are covered by the rebuild and
+    deleted after the swap (after a bulk import, every document was otherwise indexed a
+    second time from the outbox). Exactly those rows: one with a lower id may still be
+    uncommitted and is not covered. Later rows are replayed: replaying is safe.
+    """
     with Session(db.engine) as session:
+        covered = list(session.scalars(sa.select(IndexTask.id)))
         documents = published_documents(session)
         lexicon = build_lexicon(session, documents)
         session.commit()
     count = engine.rebuild(documents, lexicon)
-    # Edits committed while we read are still in the outbox: replaying them is safe.
-    return count, _apply_locked(engine, OUTBOX_BATCH, delete_rows)
+    if delete_rows and covered:
+        with Session(db.engine) as session:
+            for start in range(0, len(covered), OUTBOX_BATCH):
+                session.execute(sa.delete(IndexTask).where(
+                    IndexTask.id.in_(covered[start:start + OUTBOX_BATCH])))
+            session.commit()
+    else:
+        covered = []
+    return count, len(covered) + _apply_locked(engine, OUTBOX_BATCH, delete_rows)
 
 
 def pending_count() -> int:

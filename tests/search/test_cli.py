@@ -34,3 +34,25 @@ def test_status_reports_database_index_and_outbox(runner, app, corpus, anna):
     result = runner.invoke(args=["search", "status"])
     assert "Index: 6 (fehlend: 0, veraltet: 0)" in result.output
     assert "Ausstehend (Outbox): 0" in result.output
+
+
+def test_reindex_indexes_each_document_once_not_again_from_the_outbox(runner, app, corpus):
+    """After a bulk import every page waits in the outbox; the rebuild covers them."""
+    from exchange.search import indexer
+
+    assert pending_count() >= 5  # the corpus was written, nothing applied yet
+    indexed = []
+    original = indexer.published_documents
+
+    def counting(session, ids=None):
+        documents = original(session, ids)
+        indexed.extend(document.id for document in documents)
+        return documents
+
+    indexer.published_documents = counting
+    try:
+        assert runner.invoke(args=["search", "reindex"]).exit_code == 0
+    finally:
+        indexer.published_documents = original
+    assert sorted(indexed) == sorted(set(indexed)) and len(indexed) == 5
+    assert pending_count() == 0
