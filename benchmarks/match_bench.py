@@ -1,9 +1,10 @@
 """Matchmaking benchmark: a synthetic Germany scored with the app's own scoring code.
 
-Builds ~11,000 real municipalities (../shared/data/municipalities.csv, relative to the
-repository root), a synthetic topic tree of 600 topics and 5-60 interests per city (bigger
-cities more; topic popularity Zipf-like), plus published experiences as wiki evidence,
-all seeded. It then times, with exchange.matching.scoring (the code the app uses):
+Builds ~11,000 real municipalities (exchange/data/municipalities.csv, the Destatis
+directory shipped with the app, see exchange/data/SOURCES.md), a synthetic topic tree of
+600 topics and 5-60 interests per city (bigger cities more; topic popularity Zipf-like),
+plus published experiences as wiki evidence, all seeded. It then times, with
+exchange.matching.scoring (the code the app uses):
 
 * one city's top-10 partners with explanations, p50/p95 over 200 cities;
 * recomputing every city's top-10 list (blocked sparse × dense products);
@@ -28,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from exchange.matching import scoring  # noqa: E402
 
-MUNICIPALITIES = ROOT.parent / "shared" / "data" / "municipalities.csv"
+#: The municipality directory shipped in the repository (runs from a fresh clone).
+MUNICIPALITIES = ROOT / "exchange" / "data" / "municipalities.csv"
 N_TOPICS = 600
 #: Tree shape: topics per level below the root (1 + 15 + 90 + 494 = 600).
 LEVEL_SIZES = (1, 15, 90, 494)
