@@ -474,6 +474,18 @@ def get_revision(experience: Experience, number: int) -> Revision | None:
         Revision.experience_id == experience.id, Revision.number == number))
 
 
+def revisions_query(experience: Experience):
+    """The revisions of `experience`, newest first (the history list)."""
+    return (sa.select(Revision).where(Revision.experience_id == experience.id)
+            .order_by(Revision.number.desc()))
+
+
+def revision_count(experience: Experience) -> int:
+    """How many revisions `experience` has (counted, not loaded: histories grow long)."""
+    return db.session.scalar(sa.select(sa.func.count(Revision.id))
+                             .where(Revision.experience_id == experience.id)) or 0
+
+
 def visible_condition(user):
     """SQL condition: not deleted, and published or a draft of the user's own city."""
     condition = Experience.deleted_at.is_(None)
@@ -514,6 +526,15 @@ def experiences_query(user, *, city=None, topic=None, kind=None, status=None):
     return query.order_by(Experience.updated_at.desc(), Experience.id.desc())
 
 
+def published_on_topic_query(topic):
+    """Published experiences tagged with exactly `topic`, newest change first (topic page)."""
+    return (sa.select(Experience)
+            .join(experience_topics, experience_topics.c.experience_id == Experience.id)
+            .where(experience_topics.c.topic_id == topic.id, Experience.status == "published",
+                   Experience.deleted_at.is_(None))
+            .order_by(Experience.updated_at.desc(), Experience.id.desc()))
+
+
 def recent_revisions_query(user, city=None):
     """Revisions of experiences `user` may read, newest first (the recent-changes list)."""
     query = (sa.select(Revision).join(Experience, Revision.experience_id == Experience.id)
@@ -526,4 +547,5 @@ def recent_revisions_query(user, city=None):
 __all__ = ["WikiError", "EditConflict", "PermissionDenied", "create_experience",
            "update_experience", "restore_revision", "publish", "unpublish",
            "delete_experience", "get_experience", "get_revision", "experiences_query",
-           "recent_revisions_query", "resolve_topics"]
+           "recent_revisions_query", "resolve_topics", "revisions_query", "revision_count",
+           "visible_condition", "published_on_topic_query"]

@@ -5,14 +5,17 @@ All URLs of the wiki:
   /erfahrungen/neu                                    new
   /erfahrungen/<slug>                                 show
   /erfahrungen/<slug>/bearbeiten                      edit (conflict-aware)
-  /erfahrungen/<slug>/versionen                       history
+  /erfahrungen/<slug>/versionen                       history (pagination)
   /erfahrungen/<slug>/versionen/<n>                   revision
   /erfahrungen/<slug>/vergleich?von=N&bis=M           compare
   /erfahrungen/<slug>/versionen/<n>/wiederherstellen  restore (POST)
   /erfahrungen/<slug>/veroeffentlichen                publish (POST)
   /erfahrungen/<slug>/zurueckziehen                   unpublish (POST)
   /erfahrungen/<slug>/loeschen                        delete (POST)
-  /aenderungen                                        changes (all cities)
+  /aenderungen                                        changes (all cities, pagination)
+
+Lists load what their templates show (city, topics, current revision, author) with
+`selectinload`, so a page issues the same statements for 10 rows as for 500.
 """
 from types import SimpleNamespace
 
@@ -20,6 +23,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from ..auth.permissions import can_edit_experience, can_read_experience, can_write_for_city
 from ..core.hooks import fill, slot
@@ -34,7 +38,24 @@ from .models import KINDS, Experience, Revision, experience_topics
 bp = Blueprint("wiki", __name__)
 
 PER_PAGE = 20
+#: Revisions per page of an experience's history.
+HISTORY_PER_PAGE = 50
 DASHBOARD_ITEMS = 8
+
+
+def _list_loads() -> tuple:
+    """What an experience list shows per row: city, topics and the current text's excerpt.
+
+    Functions, not constants: building loader options configures the mappers, which must
+    wait until every domain's models are imported."""
+    return (selectinload(Experience.city), selectinload(Experience.topics),
+            selectinload(Experience.current_revision))
+
+
+def _revision_loads() -> tuple:
+    """What a list of revisions shows per row: the experience, its city and the author."""
+    return (selectinload(Revision.experience).selectinload(Experience.city),
+            selectinload(Revision.author))
 
 
 def _pages(total: int, per_page: int = PER_PAGE) -> int:
@@ -96,10 +117,14 @@ def index():
     else:
         pagination = db.paginate(
             services.experiences_query(current_user, city=city, topic=topic, kind=kind,
-                                       status=status), page=page, per_page=PER_PAGE,
-            error_out=False)
+                                       status=status).options(*_list_loads()),
+            page=page, per_page=PER_PAGE, error_out=False)
         items, total = pagination.items, pagination.total
-    cities = db.session.scalars(sa.select(City).order_by(City.name)).all()
+    # Only cities that wrote something the user may read: not all 11,000 in the select.
+    cities = db.session.scalars(
+        sa.select(City).where(City.id.in_(
+            sa.select(Experience.city_id).where(services.visible_condition(current_user))))
+        .order_by(City.name)).all()
     used_topics = db.session.scalars(
         sa.select(Topic).where(Topic.id.in_(
             sa.select(experience_topics.c.topic_id)))
@@ -166,7 +191,7 @@ def show(slug: str):
     experience = _load(slug)
     return render_template(
         "wiki/show.html", experience=experience, revision=experience.current_revision,
-        revision_count=len(experience.revisions),
+        revision_count=services.revision_count(experience),
         can_edit=can_edit_experience(current_user, experience), action_form=ActionForm(),
         sections=fill("experience_page", experience=experience, user=current_user))
 
@@ -232,10 +257,13 @@ def _conflict_view(experience: Experience, base_id, current: Revision, form) -> 
 @bp.route("/erfahrungen/<slug>/versionen")
 @login_required
 def history(slug: str):
-    """All revisions, newest first, with radio buttons to compare two of them."""
+    """The revisions, newest first and a page at a time, with radio buttons to compare two."""
     experience = _load(slug)
-    revisions = list(reversed(experience.revisions))
-    return render_template("wiki/history.html", experience=experience, revisions=revisions,
+    pagination = db.paginate(
+        services.revisions_query(experience).options(selectinload(Revision.author)),
+        page=page_argument(), per_page=HISTORY_PER_PAGE, error_out=False)
+    return render_template("wiki/history.html", experience=experience,
+                           revisions=pagination.items, pagination=pagination,
                            can_edit=can_edit_experience(current_user, experience),
                            action_form=ActionForm())
 
@@ -340,8 +368,9 @@ def delete(slug: str):
 def changes():
     """Recent changes across all cities: every revision the user may read, newest first."""
     page = page_argument()
-    pagination = db.paginate(services.recent_revisions_query(current_user), page=page,
-                             per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(
+        services.recent_revisions_query(current_user).options(*_revision_loads()), page=page,
+        per_page=PER_PAGE, error_out=False)
     return render_template("wiki/changes.html", revisions=pagination.items,
                            total=pagination.total, page=page, pages=_pages(pagination.total))
 
@@ -352,7 +381,8 @@ def dashboard_section(user):
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     recent = db.session.scalars(
-        services.recent_revisions_query(user).limit(DASHBOARD_ITEMS)).all()
+        services.recent_revisions_query(user).options(*_revision_loads())
+        .limit(DASHBOARD_ITEMS)).all()
     drafts = []
     if user.city_id is not None:
         drafts = db.session.scalars(
