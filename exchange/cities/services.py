@@ -283,3 +283,102 @@ def remove_interest(actor, city: City, topic: Topic) -> None:
     else:
         db.session.delete(interest)
     db.session.flush()
+
+
+# --- lists -----------------------------------------------------------------------------
+# Queries for the paged lists of the city directory, the city page and the topic page.
+# Each list loads the relationships its template shows in the same or one extra
+# statement, and counts come from GROUP BY queries, never from loading every row.
+
+def _name_contains(column, text: str):
+    """SQL condition: `column` contains `text` case-insensitively, % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def size_band_condition(size_band: str | None):
+    """SQL condition on City.population for a size band of exchange.matching (None: any).
+
+    Cities without a known population are in no band."""
+    from ..matching.services import SIZE_BANDS
+
+    if size_band not in SIZE_BANDS:
+        return sa.true()
+    low, high = SIZE_BANDS[size_band]
+    condition = City.population >= low
+    return condition if high is None else condition & (City.population < high)
+
+
+def cities_query(state: str | None = None, name: str | None = None):
+    """Cities by name, optionally of one federal state and with `name` in their name."""
+    statement = sa.select(City).order_by(City.name, City.id)
+    if state:
+        statement = statement.where(City.state == state)
+    if name:
+        statement = statement.where(_name_contains(City.name, name))
+    return statement
+
+
+def interest_counts(city_ids) -> dict[int, int]:
+    """How many interests each of the given cities has (one GROUP BY query)."""
+    city_ids = list(city_ids)
+    if not city_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Interest.city_id, sa.func.count()).where(Interest.city_id.in_(city_ids))
+        .group_by(Interest.city_id)).all())
+
+
+def _stance_filter(statement, stance: str | None):
+    return statement.where(Interest.stance == stance) if stance in STANCES else statement
+
+
+def topic_interests_query(topic: Topic, stance: str | None = None, state: str | None = None,
+                          size_band: str | None = None):
+    """Interests in `topic` with their cities loaded (most mature first, then by name),
+    filtered by stance, the city's federal state and its size band."""
+    from sqlalchemy.orm import contains_eager
+
+    statement = (sa.select(Interest).join(Interest.city).options(contains_eager(Interest.city))
+                 .where(Interest.topic_id == topic.id, size_band_condition(size_band)))
+    if state:
+        statement = statement.where(City.state == state)
+    return _stance_filter(statement, stance).order_by(
+        Interest.maturity.desc(), City.name, City.id)
+
+
+def topic_stance_counts(topic: Topic, state: str | None = None,
+                        size_band: str | None = None) -> dict[str, int]:
+    """Per stance: how many cities (within the filters) have an interest in `topic`."""
+    statement = (sa.select(Interest.stance, sa.func.count()).join(Interest.city)
+                 .where(Interest.topic_id == topic.id, size_band_condition(size_band))
+                 .group_by(Interest.stance))
+    if state:
+        statement = statement.where(City.state == state)
+    counts = dict(db.session.execute(statement).all())
+    return {stance: counts.get(stance, 0) for stance in STANCES}
+
+
+def city_interests_query(city: City, stance: str | None = None):
+    """The city's interests with their topics loaded, most mature first, then by name."""
+    from sqlalchemy.orm import contains_eager
+
+    statement = (sa.select(Interest).join(Interest.topic)
+                 .options(contains_eager(Interest.topic))
+                 .where(Interest.city_id == city.id))
+    return _stance_filter(statement, stance).order_by(
+        Interest.maturity.desc(), Topic.name_de, Topic.id)
+
+
+def city_stance_counts(city: City) -> dict[str, int]:
+    """Per stance: how many topics `city` offers, seeks or works on."""
+    counts = dict(db.session.execute(
+        sa.select(Interest.stance, sa.func.count()).where(Interest.city_id == city.id)
+        .group_by(Interest.stance)).all())
+    return {stance: counts.get(stance, 0) for stance in STANCES}
+
+
+def first_of_each_stance(statement, limit: int) -> dict[str, list[Interest]]:
+    """The first `limit` rows of an interests query for each stance (one query per stance)."""
+    return {stance: list(db.session.scalars(_stance_filter(statement, stance).limit(limit)))
+            for stance in STANCES}

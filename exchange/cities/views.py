@@ -3,15 +3,19 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from ..auth import permissions
 from ..core.hooks import fill
 from ..extensions import db
+from ..util import page_argument
 from .forms import STANCE_LABELS, CityCreateForm, CityProfileForm, ConfirmForm, InterestForm
 from .models import STANCES, City, Interest, Topic
-from .services import (STATES, CityError, PermissionDenied, create_city, find_interest,
-                       municipality_by_ags, municipality_search, remove_interest, set_interest,
-                       update_city)
+from .services import (STATES, CityError, PermissionDenied, cities_query, city_interests_query,
+                       city_stance_counts, create_city, find_interest, first_of_each_stance,
+                       interest_counts, municipality_by_ags, municipality_search,
+                       remove_interest, set_interest, topic_interests_query,
+                       topic_stance_counts, update_city)
 
 bp = Blueprint("cities", __name__)
 
@@ -19,6 +23,14 @@ bp = Blueprint("cities", __name__)
 QUERY_MAX = 100
 #: Levels of the topic tree shown open on /themen; deeper levels fold into <details>.
 OPEN_TREE_DEPTH = 2
+#: Cities per page of /staedte (11,000 cities rendered at once were 1.75 MB).
+CITIES_PER_PAGE = 50
+#: Interests shown per stance on a city or topic page; "alle anzeigen" opens the stance.
+INTEREST_PREVIEW = 20
+#: Interests per page once one stance is chosen (?haltung=).
+INTERESTS_PER_PAGE = 50
+#: Newest experiences shown on a city or topic page; the wiki list has the rest.
+EXPERIENCE_PREVIEW = 10
 
 
 @bp.before_request
@@ -42,20 +54,14 @@ def _locale() -> str:
 
 @bp.route("/staedte")
 def index():
-    """All cities, filtered by federal state and searched by name."""
+    """All cities, filtered by federal state and searched by name, a page at a time."""
     state = request.args.get("land", "").strip()
     query = request.args.get("q", "").strip()[:QUERY_MAX]
-    statement = sa.select(City).order_by(City.name)
-    if state:
-        statement = statement.where(City.state == state)
-    if query:
-        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(City.name.ilike(f"%{escaped}%", escape="\\"))
-    cities = db.session.scalars(statement).all()
-    counts = dict(db.session.execute(
-        sa.select(Interest.city_id, sa.func.count()).group_by(Interest.city_id)
-    ).all())
-    return render_template("cities/index.html", cities=cities, counts=counts, states=STATES,
+    pagination = db.paginate(cities_query(state=state, name=query), page=page_argument(),
+                             per_page=CITIES_PER_PAGE, error_out=False)
+    cities = pagination.items
+    return render_template("cities/index.html", cities=cities, pagination=pagination,
+                           counts=interest_counts(city.id for city in cities), states=STATES,
                            state=state, query=query,
                            can_create=permissions.can_create_city(current_user))
 
@@ -107,27 +113,43 @@ def _prefill_from_directory(form: CityCreateForm) -> list[dict]:
     return []
 
 
+def _stance_argument() -> str | None:
+    """The stance chosen with ?haltung=, or None for the overview of all three."""
+    stance = request.args.get("haltung", "")
+    return stance if stance in STANCES else None
+
+
+def _interests_by_stance(query_for_stance, stance: str | None):
+    """Interests to show per stance: a page of the chosen stance, else the first few of each.
+
+    Returns (by_stance, pagination); pagination is None in the overview."""
+    if stance is None:
+        return first_of_each_stance(query_for_stance(None), INTEREST_PREVIEW), None
+    pagination = db.paginate(query_for_stance(stance), page=page_argument(),
+                             per_page=INTERESTS_PER_PAGE, error_out=False)
+    return {stance: pagination.items}, pagination
+
+
 @bp.route("/staedte/<slug>")
 def show(slug: str):
-    """A city's profile, its interests by stance, its experiences and other domains' sections."""
+    """A city's profile, its interests by stance, its newest experiences and other domains'
+    sections; ?haltung=<stance> pages through the interests of one stance."""
     from ..wiki.models import Experience
+    from ..wiki.services import experiences_query
 
     city = db.one_or_404(sa.select(City).filter_by(slug=slug))
-    interests = db.session.scalars(
-        sa.select(Interest).where(Interest.city_id == city.id)
-        .join(Interest.topic).order_by(Interest.maturity.desc(), Topic.name_de)
-    ).all()
-    by_stance = {stance: [i for i in interests if i.stance == stance] for stance in STANCES}
-    statement = (sa.select(Experience)
-                 .where(Experience.city_id == city.id, Experience.deleted_at.is_(None))
-                 .order_by(Experience.updated_at.desc()))
-    own = permissions.belongs_to(current_user, city) or current_user.is_admin
-    if not own:
-        statement = statement.where(Experience.status == "published")
-    experiences = db.session.scalars(statement).all()
+    stance = _stance_argument()
+    by_stance, interest_pages = _interests_by_stance(
+        lambda chosen: city_interests_query(city, chosen), stance)
+    experiences = db.paginate(
+        experiences_query(current_user, city=city).options(selectinload(Experience.topics)),
+        page=1, per_page=EXPERIENCE_PREVIEW, error_out=False)
     return render_template(
-        "cities/show.html", city=city, by_stance=by_stance, stance_labels=STANCE_LABELS,
-        experiences=experiences, can_edit=permissions.can_edit_city(current_user, city),
+        "cities/show.html", city=city, by_stance=by_stance, stance=stance,
+        stance_counts=city_stance_counts(city), interest_pages=interest_pages,
+        stance_labels=STANCE_LABELS, experiences=experiences.items,
+        experience_total=experiences.total,
+        can_edit=permissions.can_edit_city(current_user, city),
         sections=fill("city_page", city=city, user=current_user._get_current_object()),
         locale=_locale(),
     )
@@ -178,9 +200,7 @@ def interests(slug: str):
                   "success")
             return redirect(url_for("cities.interests", slug=city.slug))
     rows = db.session.scalars(
-        sa.select(Interest).where(Interest.city_id == city.id)
-        .join(Interest.topic).order_by(Topic.name_de)
-    ).all()
+        city_interests_query(city).order_by(None).order_by(Topic.name_de, Topic.id)).all()
     return render_template("cities/interests.html", city=city, form=form, rows=rows,
                            stance_labels=STANCE_LABELS, confirm=ConfirmForm())
 
@@ -231,25 +251,32 @@ def topics():
 
 @bp.route("/themen/<slug>")
 def topic(slug: str):
-    """One topic: names, aliases, place in the tree, cities by stance, experiences."""
-    from ..wiki.models import Experience, experience_topics
+    """One topic: names, aliases, place in the tree, interested cities by stance (filtered by
+    ?land= and ?groesse=, ?haltung= pages through one stance), newest experiences."""
+    from ..matching.services import SIZE_BAND_LABELS
+    from ..wiki.models import Experience
+    from ..wiki.services import published_on_topic_query
 
-    topic = db.one_or_404(sa.select(Topic).filter_by(slug=slug))
-    interests = db.session.scalars(
-        sa.select(Interest).where(Interest.topic_id == topic.id)
-        .join(Interest.city).order_by(Interest.maturity.desc(), City.name)
-    ).all()
-    by_stance = {stance: [i for i in interests if i.stance == stance] for stance in STANCES}
-    experiences = db.session.scalars(
-        sa.select(Experience)
-        .join(experience_topics, experience_topics.c.experience_id == Experience.id)
-        .where(experience_topics.c.topic_id == topic.id, Experience.status == "published",
-               Experience.deleted_at.is_(None))
-        .order_by(Experience.updated_at.desc())
-    ).all()
+    topic = db.one_or_404(sa.select(Topic).filter_by(slug=slug).options(
+        selectinload(Topic.aliases), selectinload(Topic.children)))
+    state = request.args.get("land", "")
+    state = state if state in STATES else ""
+    size_band = request.args.get("groesse", "")
+    size_band = size_band if size_band in SIZE_BAND_LABELS else ""
+    stance = _stance_argument()
+    by_stance, interest_pages = _interests_by_stance(
+        lambda chosen: topic_interests_query(topic, chosen, state=state or None,
+                                             size_band=size_band or None), stance)
+    experiences = db.paginate(
+        published_on_topic_query(topic).options(selectinload(Experience.city)),
+        page=1, per_page=EXPERIENCE_PREVIEW, error_out=False)
     return render_template(
-        "cities/topic.html", topic=topic, by_stance=by_stance, stance_labels=STANCE_LABELS,
-        experiences=experiences, sections=fill("topic_page", topic=topic,
-                                                     user=current_user._get_current_object()),
+        "cities/topic.html", topic=topic, by_stance=by_stance, stance=stance,
+        stance_counts=topic_stance_counts(topic, state=state or None,
+                                          size_band=size_band or None),
+        interest_pages=interest_pages, stance_labels=STANCE_LABELS, states=STATES,
+        state=state, size_bands=SIZE_BAND_LABELS, size_band=size_band,
+        experiences=experiences.items, experience_total=experiences.total,
+        sections=fill("topic_page", topic=topic, user=current_user._get_current_object()),
         locale=_locale(),
     )
