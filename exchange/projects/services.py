@@ -8,6 +8,7 @@ ProjectPermissionError (403) before anything is changed.
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from flask_babel import force_locale, gettext as _
+from sqlalchemy.orm import selectinload
 
 from ..auth import permissions
 from ..auth.models import User
@@ -170,12 +171,18 @@ def unread_count(user: User) -> int:
     ) or 0
 
 
-def notifications_for(user: User, unread_only: bool = False, limit: int | None = None):
-    """`user`'s notifications, newest first."""
+def notifications_query(user: User, unread_only: bool = False):
+    """Select of `user`'s notifications, newest first (the inbox pages through it)."""
     query = (sa.select(Notification).where(Notification.user_id == user.id)
              .order_by(Notification.created_at.desc(), Notification.id.desc()))
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
+    return query
+
+
+def notifications_for(user: User, unread_only: bool = False, limit: int | None = None):
+    """`user`'s notifications, newest first."""
+    query = notifications_query(user, unread_only=unread_only)
     if limit:
         query = query.limit(limit)
     return list(db.session.scalars(query))
@@ -547,6 +554,15 @@ def create_project_report(actor: User, project: Project):
 
 # --- queries -------------------------------------------------------------------------
 
+def list_loads() -> tuple:
+    """Loader options for what project lists show per row: the participating cities (with
+    their answers) and the topics, one statement each instead of one per project.
+
+    A function, not a constant: building the options configures the mappers, which must
+    wait until every domain's models are imported."""
+    return (selectinload(Project.participants).selectinload(ProjectParticipant.city),
+            selectinload(Project.topics))
+
 def active_partnerships() -> set[tuple[int, int, int]]:
     """(city_id, other_city_id, topic_id) for cities together in an active project, both orders."""
     rows = db.session.execute(
@@ -598,21 +614,62 @@ def projects_query(user: User, *, scope: str = "all", state: str | None = None, 
     return query.order_by(Project.updated_at.desc(), Project.id.desc())
 
 
-def open_invitations(city: City) -> list[Project]:
-    """Proposals `city` has not answered yet."""
+def open_invitations(city: City, limit: int | None = None) -> list[Project]:
+    """Proposals `city` has not answered yet (newest first, at most `limit`)."""
     query = (sa.select(Project).where(_awaits_answer_from(city.id))
-             .order_by(Project.updated_at.desc()))
+             .options(selectinload(Project.initiator_city))
+             .order_by(Project.updated_at.desc(), Project.id.desc()))
+    if limit is not None:
+        query = query.limit(limit)
     return list(db.session.scalars(query))
 
 
-def city_projects(city: City, states_: tuple[str, ...] = ("proposed", "active", "completed")):
-    """Projects `city` initiated or accepted, in the given states."""
+def city_projects(city: City, states_: tuple[str, ...] = ("proposed", "active", "completed"),
+                  limit: int | None = None):
+    """Projects `city` initiated or accepted, in the given states (newest first, at most
+    `limit`), with their participants' cities loaded."""
     query = (sa.select(Project).where(
         Project.state.in_(states_),
         Project.participants.any(sa.and_(ProjectParticipant.city_id == city.id,
                                          ProjectParticipant.response == "accepted")))
-        .order_by(Project.updated_at.desc()))
+        .options(selectinload(Project.participants).selectinload(ProjectParticipant.city))
+        .order_by(Project.updated_at.desc(), Project.id.desc()))
+    if limit is not None:
+        query = query.limit(limit)
     return list(db.session.scalars(query))
+
+
+def load_participants(project: Project) -> Project:
+    """Load the project's participants with their cities and answering users, and its
+    topics, in one statement each (the project page shows them all)."""
+    db.session.scalars(
+        sa.select(Project).where(Project.id == project.id)
+        .options(selectinload(Project.participants).selectinload(ProjectParticipant.city),
+                 selectinload(Project.participants)
+                 .selectinload(ProjectParticipant.responded_by),
+                 selectinload(Project.topics))
+        .execution_options(populate_existing=True)).one()
+    return project
+
+
+def timeline_query(project: Project):
+    """Select of the project's history, oldest first, with what each entry shows loaded."""
+    return (sa.select(ProjectEvent).where(ProjectEvent.project_id == project.id)
+            .options(selectinload(ProjectEvent.actor), selectinload(ProjectEvent.city),
+                     selectinload(ProjectEvent.comment))
+            .order_by(ProjectEvent.created_at, ProjectEvent.id))
+
+
+def timeline_page(project: Project, page: int | None, per_page: int):
+    """One page of the project's history, oldest entry first; `page=None` is the last page,
+    with the newest entries. Returns (events, page, pages)."""
+    total = db.session.scalar(sa.select(sa.func.count(ProjectEvent.id))
+                              .where(ProjectEvent.project_id == project.id)) or 0
+    pages = max(1, -(-total // per_page))
+    page = pages if page is None else page
+    events = list(db.session.scalars(
+        timeline_query(project).limit(per_page).offset((page - 1) * per_page)))
+    return events, page, pages
 
 
 def partner_cities(project: Project, city: City) -> list[City]:

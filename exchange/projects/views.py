@@ -1,4 +1,9 @@
-"""Pages of joint projects and the inbox: /projekte, /projekte/<id>[/bearbeiten], /postfach."""
+"""Pages of joint projects and the inbox: /projekte, /projekte/<id>[/bearbeiten], /postfach.
+
+The list, the inbox and a project's history are paged; lists load the cities and topics
+they show with one statement each (services.list_loads()), not one per project.
+"""
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,6 +20,12 @@ from .forms import (ActionForm, CommentForm, InviteForm, ProjectForm, ProjectTex
 bp = Blueprint("projects", __name__)
 
 PER_PAGE = 20
+#: Notifications per page of the inbox.
+INBOX_PER_PAGE = 50
+#: Entries per page of a project's history; the page opens on the newest entries.
+TIMELINE_PER_PAGE = 50
+#: Projects per group on the dashboard and on a city page; the list has the rest.
+SLOT_ITEMS = 5
 #: The list's tabs: which projects, in the user's words.
 SCOPES = ("mine", "invitations", "all")
 
@@ -53,18 +64,25 @@ def _refused(error: Exception, project=None):
 @bp.route("/projekte")
 @login_required
 def index():
-    """Projects of my city, open invitations, or all visible ones; filter by state."""
+    """Projects of my city, open invitations, or all visible ones; filter by state and by
+    a participating city (?stadt=<slug>, linked from the city page)."""
+    from ..cities.models import City
+
     scope = request.args.get("scope") or ("mine" if current_user.city_id else "all")
     if scope not in SCOPES:
         scope = "all"
     state = request.args.get("state") or None
     if state not in states.STATES:
         state = None
-    query = services.projects_query(current_user, scope=scope, state=state)
-    pagination = db.paginate(query, page=page_argument(), per_page=PER_PAGE, error_out=False)
+    city = None
+    if request.args.get("stadt"):
+        city = db.first_or_404(sa.select(City).where(City.slug == request.args["stadt"]))
+    query = services.projects_query(current_user, scope=scope, state=state, city=city)
+    pagination = db.paginate(query.options(*services.list_loads()), page=page_argument(),
+                             per_page=PER_PAGE, error_out=False)
     return render_template(
         "projects/index.html", projects=pagination.items, pagination=pagination, scope=scope,
-        state=state, states=states.STATES,
+        state=state, states=states.STATES, city=city,
         can_propose=(permissions.can_propose_project(current_user, current_user.city)
                      or permissions.can_choose_project_city(current_user)),
     )
@@ -123,8 +141,11 @@ def new():
 @bp.route("/projekte/<int:project_id>")
 @login_required
 def show(project_id: int):
-    """A proposal: text, participants with answers, history, comments and allowed actions."""
-    project = _load(project_id)
+    """A proposal: text, participants with answers, history (a page at a time, the newest
+    first shown), comments and allowed actions."""
+    project = services.load_participants(_load(project_id))
+    events, page, pages = services.timeline_page(
+        project, page_argument() if request.args.get("page") else None, TIMELINE_PER_PAGE)
     my_city = current_user.city
     participant = project.participant(my_city)
     can_manage = permissions.can_manage_project(current_user, project)
@@ -138,6 +159,7 @@ def show(project_id: int):
         invite_form.city.choices = city_choices(blank="–", exclude_ids=taken)
     return render_template(
         "projects/show.html", project=project, participant=participant,
+        events=events, timeline_page=page, timeline_pages=pages,
         transitions=states.manual_targets(project.state) if can_manage else [],
         action_labels=states.ACTION_LABELS,
         response_form=ResponseForm() if can_answer else None,
@@ -274,12 +296,13 @@ def report(project_id: int):
 @bp.route("/postfach")
 @login_required
 def inbox():
-    """My notifications, newest first."""
+    """My notifications, newest first, a page at a time."""
     unread_only = request.args.get("ungelesen") == "1"
+    pagination = db.paginate(services.notifications_query(current_user, unread_only=unread_only),
+                             page=page_argument(), per_page=INBOX_PER_PAGE, error_out=False)
     return render_template(
         "projects/inbox.html", unread_only=unread_only, action_form=ActionForm(),
-        notifications=services.notifications_for(current_user, unread_only=unread_only,
-                                                 limit=200))
+        notifications=pagination.items, pagination=pagination)
 
 
 @bp.route("/postfach/<int:notification_id>/oeffnen")
@@ -325,16 +348,24 @@ def dashboard_section(user):
     """Open invitations, the city's own proposals awaiting answers, and running projects."""
     if user.city is None:
         return None
-    return {"invitations": services.open_invitations(user.city),
-            "proposed": services.city_projects(user.city, ("proposed",)),
-            "active": services.city_projects(user.city, ("active",)),
+    # One more than shown tells whether the list behind the "alle" link has more.
+    invitations = services.open_invitations(user.city, limit=SLOT_ITEMS + 1)
+    proposed = services.city_projects(user.city, ("proposed",), limit=SLOT_ITEMS + 1)
+    active = services.city_projects(user.city, ("active",), limit=SLOT_ITEMS + 1)
+    return {"invitations": invitations[:SLOT_ITEMS], "proposed": proposed[:SLOT_ITEMS],
+            "active": active[:SLOT_ITEMS],
+            "more": {"invitations": len(invitations) > SLOT_ITEMS,
+                     "proposed": len(proposed) > SLOT_ITEMS,
+                     "active": len(active) > SLOT_ITEMS},
             "can_propose": permissions.can_propose_project(user, user.city)}
 
 
 @slot("city_page", "projects", "projects/_slot_city.html", order=40)
 def city_section(city, user):
-    """The city's joint projects (proposed, running and completed) with their partner cities."""
-    projects = services.city_projects(city)
-    return {"city": city, "projects": projects,
+    """The city's newest joint projects (proposed, running and completed) with their partner
+    cities; the project list filtered by the city has them all."""
+    projects = services.city_projects(city, limit=SLOT_ITEMS + 1)
+    return {"city": city, "projects": projects[:SLOT_ITEMS],
+            "more": len(projects) > SLOT_ITEMS,
             "partners": {project.id: services.partner_cities(project, city)
-                         for project in projects}}
+                         for project in projects[:SLOT_ITEMS]}}
