@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
 from ..auth.permissions import can_create_visit, can_edit_visit, can_plan_visits
@@ -404,10 +405,24 @@ def visits_query(*, city=None, status=None, when=None):
     return query
 
 
+def list_loads() -> tuple:
+    """Loader options for what visit lists show per row: both cities, one statement each.
+
+    A function, not a constant: building the options configures the mappers, which must
+    wait until every domain's models are imported."""
+    return selectinload(Visit.host_city), selectinload(Visit.visiting_city)
+
+
+def visiting_cities_query():
+    """Cities that host or make at least one visit, by name (the list's city filter)."""
+    involved = sa.union(sa.select(Visit.host_city_id), sa.select(Visit.visiting_city_id))
+    return sa.select(City).where(City.id.in_(involved)).order_by(City.name)
+
+
 def upcoming_visits(city, limit: int = 5) -> list[Visit]:
     """The next visits the city hosts or makes, cancelled ones left out."""
     query = visits_query(city=city, when="upcoming").where(Visit.status != "cancelled")
-    return list(db.session.scalars(query.limit(limit)))
+    return list(db.session.scalars(query.options(*list_loads()).limit(limit)))
 
 
 def recent_visits(city, limit: int = 3, days: int = 90) -> list[Visit]:
@@ -415,7 +430,7 @@ def recent_visits(city, limit: int = 3, days: int = 90) -> list[Visit]:
     since = now_local() - timedelta(days=days)
     query = visits_query(city=city, when="past").where(
         Visit.status != "cancelled", Visit.ends_at >= since)
-    return list(db.session.scalars(query.limit(limit)))
+    return list(db.session.scalars(query.options(*list_loads()).limit(limit)))
 
 
 # --- agenda sessions ---------------------------------------------------------------------

@@ -135,10 +135,13 @@ def index():
         status = ""
     query = services.visits_query(city=city, status=status or None,
                                   when=None if when == "all" else when)
-    pagination = db.paginate(query, page=page_argument(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(query.options(*services.list_loads()), page=page_argument(),
+                             per_page=PER_PAGE, error_out=False)
     may_create = current_user.is_admin or can_plan_visits_for(current_user, current_user.city)
+    # The filter offers the cities that have visits, not every member city.
+    cities = list(db.session.scalars(services.visiting_cities_query()))
     return render_template("visits/index.html", visits=pagination.items, pagination=pagination,
-                           cities=_cities(), city_slug=city_slug, status=status, when=when,
+                           cities=cities, city_slug=city_slug, status=status, when=when,
                            statuses=STATUS_LABELS, may_create=may_create)
 
 
