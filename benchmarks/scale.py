@@ -550,11 +550,12 @@ def edit_to_searchable(api: Client, experiences: list[dict], count: int, rng) ->
         if put.status != 200:
             failures.append((f"PUT /api/v1/experiences/{slug}", put.status or put.error))
             continue
-        found, searches = None, 0
+        found, searches, slowest = None, 0, 0.0
         query = "/api/v1/search?" + urllib.parse.urlencode({"q": word})
         while time.perf_counter() - started < EDIT_GIVE_UP_S:
             searches += 1
             answer = api.request("GET", query)
+            slowest = max(slowest, answer.seconds)
             if answer.status == 200 and any(hit["slug"] == slug
                                             for hit in json.loads(answer.body)["results"]):
                 found = time.perf_counter() - started
@@ -563,12 +564,16 @@ def edit_to_searchable(api: Client, experiences: list[dict], count: int, rng) ->
         if found is None:
             failures.append((query, f"not found after {EDIT_GIVE_UP_S:.0f} s"))
             continue
-        results.append({"seconds": found, "put_ms": put.seconds * 1000, "searches": searches})
+        results.append({"seconds": found, "put_ms": put.seconds * 1000, "searches": searches,
+                        "slowest_search_ms": slowest * 1000})
     seconds = [r["seconds"] for r in results]
     return {
         "n": len(results), "median_s": statistics.median(seconds) if seconds else None,
         "max_s": max(seconds) if seconds else None,
         "put_ms_median": statistics.median(r["put_ms"] for r in results) if results else None,
+        # The first search after an index commit reopens the searcher: its cost shows here.
+        "slowest_search_ms_median": (statistics.median(r["slowest_search_ms"] for r in results)
+                                     if results else None),
         "met": bool(seconds) and max(seconds) <= EDIT_TARGET_S and not failures,
         "failures": failures,
     }
@@ -853,7 +858,8 @@ def main(argv=None) -> int:
         log("\nedit to searchable (PUT, then GET /api/v1/search until the page is found):")
         edits = edit_to_searchable(api, written[editor], size.edits, random.Random(SEED))
         log(f"  {edits['n']} edits: median {fmt(edits['median_s'], 's', 2)}, max "
-            f"{fmt(edits['max_s'], 's', 2)} (PUT median {fmt(edits['put_ms_median'])})")
+            f"{fmt(edits['max_s'], 's', 2)} (PUT median {fmt(edits['put_ms_median'])}; slowest "
+            f"search while waiting, median over edits {fmt(edits['slowest_search_ms_median'])})")
         results["load_after_http"] = os.getloadavg()
 
         baselines = {}
@@ -940,6 +946,8 @@ def report(results: dict, args, budget: float) -> None:
     log(f"{'an edit is searchable within':<36} {edits['n']:>4} {'':>9} "
         f"{fmt(edits['median_s'], 's', 2):>9} {'max':>5} {fmt(edits['max_s'], 's', 2):>9}  "
         f"{'':>8} <= {EDIT_TARGET_S:.0f} s: {'met' if edits['met'] else 'NOT met'}")
+    log(f"    PUT median {fmt(edits['put_ms_median'])}; slowest search while waiting "
+        f"(median over edits) {fmt(edits['slowest_search_ms_median'])}")
     for path, status in edits["failures"][:4]:
         log(f"    failure: {status} {path}")
     baselines = results.get("baselines") or {}
