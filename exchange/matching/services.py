@@ -1,17 +1,18 @@
-"""Matchmaking services: load the scoring model from the database, rank and explain partners."""
+"""Matchmaking services: rank and explain partners on the cached snapshot (snapshot.py)."""
 import importlib.util
 from dataclasses import dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
-from flask import g, has_request_context, request
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
-from ..cities.models import STANCES, City, Interest, Topic
+from ..cities.models import City, Topic
 from ..cities.services import STATES as GERMAN_STATES
 from ..extensions import db
-from ..wiki.models import Experience, experience_topics
+from ..wiki.models import Experience
 from . import scoring
+from .models import MATCHING, PARTNERSHIPS, read_version
+from .snapshot import Snapshot, cached, current_versions, snapshot
 
 KINDS = ("transfer", "joint")
 #: City size bands by population: (lower bound inclusive, upper bound exclusive or None).
@@ -27,9 +28,6 @@ SIZE_BAND_LABELS = {
     "gross": _l("Großstadt (100.000–500.000)"),
     "metropole": _l("Metropole (über 500.000)"),
 }
-#: Experience kinds that show a city can offer a topic; a visit report records what the
-#: visitors saw elsewhere, so it is no evidence of their own experience.
-EVIDENCE_KINDS = ("lesson_learned", "practice", "project_report")
 MAX_LIMIT = 100
 #: Backing experiences listed per reason (newest first).
 MAX_EVIDENCE = 5
@@ -75,85 +73,6 @@ class Match:
     reasons: list[Reason]
 
 
-@dataclass
-class Snapshot:
-    """The scoring model plus the index maps between matrix rows/columns and database ids."""
-
-    model: scoring.MatchModel
-    city_ids: np.ndarray
-    city_row: dict[int, int]
-    states: np.ndarray
-    populations: np.ndarray
-    topic_ids: np.ndarray
-    topic_col: dict[int, int]
-    #: (city row, topic column) -> published experience ids, newest first.
-    evidence: dict[tuple[int, int], list[int]]
-    #: city row -> [(topic column, experience ids)], the same cells grouped by city.
-    evidence_by_row: dict[int, list[tuple[int, list[int]]]]
-
-
-def load_snapshot() -> Snapshot:
-    """Read cities, topics, interests and published experiences' topics in one pass."""
-    cities = db.session.execute(
-        sa.select(City.id, City.state, City.population).order_by(City.id)).all()
-    topics = db.session.execute(
-        sa.select(Topic.id, Topic.parent_id).order_by(Topic.id)).all()
-    interests = db.session.execute(
-        sa.select(Interest.city_id, Interest.topic_id, Interest.stance, Interest.maturity)).all()
-    evidence_rows = db.session.execute(
-        sa.select(Experience.city_id, experience_topics.c.topic_id, Experience.id)
-        .join(experience_topics, experience_topics.c.experience_id == Experience.id)
-        .where(Experience.status == "published", Experience.deleted_at.is_(None),
-               Experience.kind.in_(EVIDENCE_KINDS))
-        .order_by(Experience.published_at.desc(), Experience.id.desc())).all()
-
-    city_row = {row.id: i for i, row in enumerate(cities)}
-    topic_col = {row.id: j for j, row in enumerate(topics)}
-    parent = np.array([topic_col.get(row.parent_id, -1) if row.parent_id else -1
-                       for row in topics], dtype=np.int64)
-    codes = scoring.STANCE_CODES
-    known = [i for i in interests if i.stance in STANCES and i.city_id in city_row
-             and i.topic_id in topic_col]
-    evidence: dict[tuple[int, int], list[int]] = {}
-    for city_id, topic_id, experience_id in evidence_rows:
-        if city_id in city_row and topic_id in topic_col:
-            evidence.setdefault((city_row[city_id], topic_col[topic_id]), []).append(experience_id)
-    cells = list(evidence)
-    by_row: dict[int, list[tuple[int, list[int]]]] = {}
-    for (city_row_, col), ids in evidence.items():
-        by_row.setdefault(city_row_, []).append((col, ids))
-    model = scoring.build_model(
-        len(cities), parent,
-        [city_row[i.city_id] for i in known], [topic_col[i.topic_id] for i in known],
-        [codes[i.stance] for i in known], [i.maturity for i in known],
-        [c[0] for c in cells], [c[1] for c in cells])
-    return Snapshot(
-        model=model,
-        city_ids=np.array([row.id for row in cities], dtype=np.int64),
-        city_row=city_row,
-        states=np.array([(row.state or "").casefold() for row in cities], dtype=object),
-        populations=np.array([row.population if row.population is not None else -1
-                              for row in cities], dtype=np.int64),
-        topic_ids=np.array([row.id for row in topics], dtype=np.int64),
-        topic_col=topic_col,
-        evidence=evidence,
-        evidence_by_row=by_row,
-    )
-
-
-def snapshot() -> Snapshot:
-    """The snapshot for this request (built once per request; fresh outside requests)."""
-    if not has_request_context():
-        return load_snapshot()
-    current = request._get_current_object()
-    cached = g.get("_matching_snapshot")
-    if cached is not None and cached[0] is current:
-        return cached[1]
-    built = load_snapshot()
-    g._matching_snapshot = (current, built)
-    return built
-
-
 def size_band_of(population: int | None) -> str | None:
     """The named size band of a population, or None when unknown."""
     if population is None or population < 0:
@@ -187,16 +106,29 @@ def _validate(kind, state, size_band, limit) -> None:
         raise MatchError(_("Die Anzahl muss zwischen 1 und %(max)s liegen.", max=MAX_LIMIT))
 
 
-def _active_topics(snap: Snapshot, city: City) -> dict[int, list[int]]:
-    """Partner row -> topic columns of active joint projects with `city` (projects domain)."""
+def _partnerships(version: tuple) -> dict[int, dict[int, list[int]]]:
+    """city id -> partner city id -> topic ids of their active joint projects (cached)."""
     if importlib.util.find_spec("exchange.projects.services") is None:
         return {}
     from ..projects.services import active_partnerships
 
+    def group() -> dict[int, dict[int, list[int]]]:
+        grouped: dict[int, dict[int, list[int]]] = {}
+        for city_id, other_id, topic_id in active_partnerships():
+            grouped.setdefault(city_id, {}).setdefault(other_id, []).append(topic_id)
+        return grouped
+
+    return cached(PARTNERSHIPS, lambda: (read_version(db.session, PARTNERSHIPS), group()),
+                  lambda _session: group(), version)
+
+
+def _active_topics(snap: Snapshot, city: City, version: tuple) -> dict[int, list[int]]:
+    """Partner row -> topic columns of active joint projects with `city` (projects domain)."""
     result: dict[int, list[int]] = {}
-    for city_id, other_id, topic_id in active_partnerships():
-        if city_id == city.id and other_id in snap.city_row and topic_id in snap.topic_col:
-            result.setdefault(snap.city_row[other_id], []).append(snap.topic_col[topic_id])
+    for other_id, topic_ids in _partnerships(version).get(city.id, {}).items():
+        if other_id in snap.city_row:
+            result[snap.city_row[other_id]] = [snap.topic_col[t] for t in topic_ids
+                                               if t in snap.topic_col]
     return result
 
 
@@ -212,10 +144,12 @@ def find_partners(city: City, *, kind: str | None = None, topic=None, state: str
     """
     _validate(kind, state, size_band, limit)
     topic_obj = resolve_topic(topic) if topic is not None else None
-    snap = snapshot()
+    versions = current_versions((MATCHING, PARTNERSHIPS))  # one SELECT for both
+    snap = snapshot(versions[MATCHING])
     model = snap.model
-    if city.id not in snap.city_row:  # not stored yet: nothing to match on
-        return []
+    if city.id not in snap.city_row or (topic_obj is not None
+                                        and topic_obj.id not in snap.topic_col):
+        return []  # not stored yet: nothing to match on
     row = snap.city_row[city.id]
     mask = (scoring.subtree_mask(model.parent, snap.topic_col[topic_obj.id])
             if topic_obj is not None else None)
@@ -223,7 +157,7 @@ def find_partners(city: City, *, kind: str | None = None, topic=None, state: str
 
     pair_masks: dict[int, np.ndarray] = {}
     if not include_active:
-        for other, cols in _active_topics(snap, city).items():
+        for other, cols in _active_topics(snap, city, versions[PARTNERSHIPS]).items():
             excluded = np.zeros(model.n_topics, dtype=bool)
             for col in cols:
                 excluded |= scoring.subtree_mask(model.parent, col)
@@ -254,6 +188,8 @@ def explain_pair(city: City, other: City) -> Match:
     if city.id == other.id:
         raise MatchError(_("Eine Stadt kann nicht ihr eigener Partner sein."))
     snap = snapshot()
+    if city.id not in snap.city_row or other.id not in snap.city_row:  # not stored yet
+        return Match(other, 0.0, 0.0, 0.0, [])
     row, other_row = snap.city_row[city.id], snap.city_row[other.id]
     transfer, joint = scoring.pair_scores(snap.model, row, other_row)
     return _build_matches(snap, city, row, [(other_row, transfer, joint, None)])[0]

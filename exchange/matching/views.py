@@ -41,7 +41,9 @@ def partners():
     form = PartnerFilterForm(request.args)
     form.topic.choices = topic_choices(blank=_("– alle Themen –"), max_depth=TOPIC_CHOICE_DEPTH,
                                        selected=[form.topic.data])
-    form.stadt.choices = city_choices(blank=_("– Stadt wählen –"))
+    # Only platform admins see the city list; at 11,000 cities it is the page's slowest part.
+    form.stadt.choices = (city_choices(blank=_("– Stadt wählen –")) if current_user.is_admin
+                          else [])
     matches, error = [], None
     if city is not None:
         try:
