@@ -27,6 +27,8 @@ from ..util import utcnow
 MATCHING = "matching"
 #: Active joint projects between cities (services._active_topics).
 PARTNERSHIPS = "partnerships"
+#: Topic names and aliases: the search's synonym table (search.services.synonym_table).
+TAXONOMY = "taxonomy"
 #: Experience kinds that show a city can offer a topic; a visit report records what the
 #: visitors saw elsewhere, so it is no evidence of their own experience.
 EVIDENCE_KINDS = ("lesson_learned", "practice", "project_report")
@@ -46,6 +48,10 @@ WATCHED = {
         "projects": {"state", "topics"},
         "project_participants": {"project_id", "project", "city_id", "city", "response"},
         "project_topics": {"project_id", "topic_id"},
+    },
+    TAXONOMY: {
+        "topics": {"name_de", "name_en", "aliases"},
+        "topic_aliases": {"alias", "topic_id", "topic"},
     },
 }
 #: session.info key: names of the models whose inputs the open transaction changed.

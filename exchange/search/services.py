@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from ..extensions import db
 from .analysis import fold
@@ -86,10 +86,23 @@ class SearchResults:
 
 
 def synonym_table() -> SynonymTable:
-    """Synonym groups from the topics that have aliases (name_de, name_en, aliases)."""
+    """Synonym groups from the topics that have aliases, kept while the taxonomy's version
+    does not move (reloading every alias on each search cost a fifth of a search page)."""
+    from ..matching.models import TAXONOMY, read_version
+    from ..matching.snapshot import cached
+
+    def build():
+        with Session(db.engine) as session:
+            version = read_version(session, TAXONOMY)
+            return version, _load_synonyms(session)
+
+    return cached(TAXONOMY, build, _load_synonyms)
+
+
+def _load_synonyms(session) -> SynonymTable:
     from ..cities.models import Topic, TopicAlias
 
-    topics = db.session.scalars(
+    topics = session.scalars(
         sa.select(Topic).where(Topic.id.in_(sa.select(TopicAlias.topic_id)))
         .options(selectinload(Topic.aliases))
     ).all()

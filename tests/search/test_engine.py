@@ -191,3 +191,25 @@ def test_phrases_stay_right_through_a_stream_of_edits(tmp_path):
                     live[number] = text()
                     writer.update(doc(number, "x", live[number]))
     engine.close()
+
+
+def test_facets_merge_segments_after_commits_and_keep_the_most_frequent(tmp_path):
+    """Facet pairs are cached per segment; a commit's new segment (new values, deleted old
+    copies) merges into right counts; only the FACET_VALUES most frequent are listed."""
+    from exchange.search import whoosh_engine
+
+    cities = [f"stadt-{n:03}" for n in range(whoosh_engine.FACET_VALUES + 10)]
+    docs = [doc(n, "Akte", city=cities[n % len(cities)]) for n in range(1, 3 * len(cities))]
+    docs += [doc(1000 + n, "Akte", city="gross") for n in range(9)]
+    engine = WhooshEngine(tmp_path / "index", warm_in_background=False)
+    engine.rebuild(docs)
+    before = engine.search(plan("Akte")).facets["city"]
+    assert len(before) == whoosh_engine.FACET_VALUES and before["gross"] == 9
+    assert next(iter(before)) == "gross"
+    with engine.writer() as writer:
+        writer.update(doc(1000, "Akte", city="neu"))  # moves one page of "gross"
+        writer.update(doc(5000, "Akte", city="neu"))
+    after = engine.search(plan("Akte")).facets["city"]
+    assert after["gross"] == 8 and "neu" not in after  # 2 pages: not among the most frequent
+    assert engine.search(plan("Akte"), filters={"city": "neu"}).facets["city"] == {"neu": 2}
+    engine.close()

@@ -314,3 +314,20 @@ def test_rebuild_with_two_writer_processes(app, corpus):
     finally:
         app.config["SEARCH_WRITER_PROCS"] = 1
         get_engine()
+
+
+def test_synonyms_are_cached_until_the_taxonomy_changes(app, corpus, topics):
+    """Aliases are read once per taxonomy version, not on every search."""
+    from exchange.cities.models import TopicAlias
+    from exchange.matching.models import TAXONOMY
+    from exchange.matching.snapshot import cache
+
+    services.search("e-file")
+    builds = cache(TAXONOMY).builds
+    assert services.search("e-file").total >= 1 and services.search("Lotsen").total >= 1
+    assert cache(TAXONOMY).builds == builds
+    assert services.search("Schriftgutverwaltung").total == 0
+    topics["eakte"].aliases.append(TopicAlias(alias="Schriftgutverwaltung"))
+    db.session.commit()
+    assert services.search("Schriftgutverwaltung").total >= 1  # the new alias, at once
+    assert cache(TAXONOMY).builds == builds + 1
