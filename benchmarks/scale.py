@@ -1,7 +1,7 @@
 """Scale benchmark: a Germany-sized data set served by gunicorn, timed over HTTP.
 
-    .venv/bin/python benchmarks/scale.py --quick                    # ~1,000 cities, ~2 min
-    .venv/bin/python benchmarks/scale.py                            # Germany, ~15-25 min
+    .venv/bin/python benchmarks/scale.py --quick                    # 1,000 cities, ~1-2 min
+    .venv/bin/python benchmarks/scale.py                            # Germany, ~10-25 min
     .venv/bin/python benchmarks/scale.py --database postgresql --json /tmp/scale.json
 
 Runs from a fresh clone (nothing outside the repository is read). Steps:
