@@ -65,7 +65,7 @@ def can_change_role(actor: User | None, user: User) -> bool:
     return can_approve_user(actor, user) and actor.id != user.id
 
 
-# --- visits (helper G) -----------------------------------------------------------------
+# --- visits -----------------------------------------------------------------
 
 #: Roles that may plan visits for their own city.
 VISIT_PLANNING_ROLES = ("visit_planner", "city_admin")
@@ -93,7 +93,7 @@ def can_read_visit(user: User | None, visit) -> bool:
     return is_member(user)
 
 
-# --- joint projects (helper F) -------------------------------------------------------
+# --- joint projects -------------------------------------------------------
 
 def can_propose_project(user: User | None, city) -> bool:
     """City admins propose joint projects for their own city; platform admins for any."""
