@@ -214,15 +214,16 @@ def _rebuild_locked(engine: SearchEngine, delete_rows: bool = True) -> tuple[int
 def pending_count() -> int:
     """Number of outbox rows not yet applied."""
     with Session(db.engine) as session:
-        return session.scalar(sa.select(sa.func.count()).select_from(IndexTask)) or 0
+        return outbox_backlog(session)[0]
 
 
-def outbox_lag_seconds(session) -> float:
-    """Age of the oldest outbox row in seconds (0 when nothing is pending)."""
+def outbox_backlog(session) -> tuple[int, float]:
+    """(rows not yet applied, age of the oldest in seconds; 0 when none), in one SELECT."""
     from ..util import utcnow
 
-    oldest = session.scalar(sa.select(sa.func.min(IndexTask.created_at)))
-    return max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
+    count, oldest = session.execute(
+        sa.select(sa.func.count(), sa.func.min(IndexTask.created_at))).one()
+    return count or 0, max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
 
 
 def status(verify: bool = False) -> dict:
@@ -237,8 +238,7 @@ def status(verify: bool = False) -> dict:
     with Session(db.engine) as session:
         published = set(session.scalars(sa.select(Experience.id).where(
             Experience.status == "published", Experience.deleted_at.is_(None))))
-        pending = session.scalar(sa.select(sa.func.count()).select_from(IndexTask)) or 0
-        lag = outbox_lag_seconds(session)
+        pending, lag = outbox_backlog(session)
     try:
         indexed = engine.document_ids()
     except IndexUnavailable:

@@ -319,8 +319,7 @@ def index_writable(index_dir) -> str:
 
 def health() -> dict:
     """The search part of the health check: index, outbox lag, worker; and if degraded."""
-    from .indexer import get_engine, outbox_lag_seconds
-    from .models import IndexTask
+    from .indexer import get_engine, outbox_backlog
 
     engine = get_engine()
     try:
@@ -334,8 +333,7 @@ def health() -> dict:
     else:
         index_state = "ok"
     with Session(db.engine) as session:
-        pending = session.scalar(sa.select(sa.func.count()).select_from(IndexTask)) or 0
-        lag = outbox_lag_seconds(session)
+        pending, lag = outbox_backlog(session)
     info = report()
     writable = index_writable(current_app.config["INDEX_DIR"])
     degraded = (index_state != "ok" or writable != "ok" or lag > LAG_ALERT_SECONDS
