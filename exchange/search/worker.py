@@ -91,18 +91,29 @@ def run_round(verify: bool = False) -> int:
 
     verify=True (the first round) also checks the index files' checksums.
     """
-    from .indexer import apply_outbox, get_engine, reindex
+    from .indexer import apply_outbox, get_engine
 
-    engine = get_engine()
-    requested = _pending_requests()
-    reason = _rebuild_reason(engine, verify) if not requested else "requested"
-    if reason:
-        log.warning("search worker rebuilds the index (%s)", reason)
-        _beat(activity="rebuilding")
-        reindex()
-        _clear_requests(max(requested) if requested else None)
+    _rebuild_if_needed(get_engine(), verify, lambda: _beat(activity="rebuilding"))
     _beat(activity="applying")
     return apply_outbox(blocking=True) or 0
+
+
+def _rebuild_if_needed(engine, verify: bool, starting=lambda: None) -> bool:
+    """Rebuild when a rebuild was requested or the index needs one; True when it did.
+
+    Only the requests seen before the rebuild are cleared: a later one asks again.
+    """
+    from .indexer import reindex
+
+    requested = _pending_requests()
+    reason = "requested" if requested else _rebuild_reason(engine, verify)
+    if not reason:
+        return False
+    log.warning("rebuilding the search index (%s)", reason)
+    starting()
+    reindex()
+    _clear_requests(max(requested) if requested else None)
+    return True
 
 
 def _rebuild_reason(engine, verify: bool) -> str | None:
@@ -168,16 +179,13 @@ def join_background_rebuild(timeout: float | None = None) -> None:
 
 
 def _rebuild_in_background(app) -> None:
-    from .indexer import get_engine, reindex
+    from .indexer import get_engine
 
     with app.app_context():
         try:
             engine = get_engine()
-            requested = _pending_requests()
             with engine.exclusive(blocking=False):  # another process rebuilds: leave it
-                if requested or _rebuild_reason(engine, verify=False):
-                    reindex()
-                    _clear_requests(max(requested) if requested else None)
+                _rebuild_if_needed(engine, verify=False)
         except EngineBusy:
             log.info("search index busy in another process; no background rebuild here")
         except Exception:
