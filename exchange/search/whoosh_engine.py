@@ -741,10 +741,22 @@ class WhooshEngine(SearchEngine):
             raise IndexDamaged(f"search index {path} damaged: {'; '.join(problems[:3])}")
 
     def _fallback_generations(self, current: str) -> list[str]:
-        """Other complete-looking generations, newest first (a damaged CURRENT's stand-ins)."""
-        names = sorted((path.name for path in self.root.glob(GENERATION_PREFIX + "*")
-                        if path.is_dir()), reverse=True)
-        return [name for name in names if name != current and name not in self._damaged]
+        """Other complete generations, newest first (a damaged CURRENT's stand-ins).
+
+        Complete means its first commit wrote a manifest: a rebuild still in progress
+        has none yet, and trying it would mark it damaged before it is swapped in.
+        Newest by the manifest's time, not the name: two rebuilds in one second have
+        names that differ only in their random part.
+        """
+        found = []
+        for path in self.root.glob(GENERATION_PREFIX + "*"):
+            if path.name == current or path.name in self._damaged:
+                continue
+            try:
+                found.append(((path / integrity.MANIFEST_NAME).stat().st_mtime_ns, path.name))
+            except OSError:  # no manifest: being built, or abandoned
+                continue
+        return [name for _, name in sorted(found, reverse=True)]
 
     def _current_searcher(self):
         """A searcher on the newest committed state of the current generation.

@@ -183,6 +183,24 @@ def test_a_truncated_segment_is_answered_from_the_previous_generation(app, built
     assert damaged not in [path.name for path in engine.root.glob("gen-*")]
 
 
+def test_a_generation_still_being_built_is_no_stand_in(app, built):
+    """A rebuild's folder has no manifest until its commit: trying it as a stand-in would
+    mark it damaged for good, and the process would refuse it once it is swapped in."""
+    engine = get_engine()
+    reindex()
+    damaged = engine.current_generation()
+    services.search("Lotsen")
+    in_progress = engine.root / "gen-99991231235959-ffffffff"  # newest by name
+    in_progress.mkdir()
+    _truncate_segments(engine.current_path())
+    app.config["SEARCH_REBUILD_WAIT"] = 0
+    results = services.search("Lotsen")
+    assert results.total >= 1 and results.stale
+    assert engine.health()["damaged"] == [damaged]
+    worker.join_background_rebuild(60)
+    assert not services.search("Lotsen").stale
+
+
 def test_damage_detected_on_open_by_sizes_and_by_checksums(app, built):
     engine = get_engine()
     engine.close()
