@@ -26,7 +26,8 @@ project_topics = sa.Table(
     "project_topics",
     db.metadata,
     sa.Column("project_id", sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
 )
 
 

@@ -45,7 +45,8 @@ visit_topics = sa.Table(
     "visit_topics",
     db.metadata,
     sa.Column("visit_id", sa.ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
 )
 
 session_topics = sa.Table(
@@ -53,7 +54,8 @@ session_topics = sa.Table(
     db.metadata,
     sa.Column("session_id", sa.ForeignKey("agenda_sessions.id", ondelete="CASCADE"),
               primary_key=True),
-    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
 )
 
 
@@ -154,7 +156,7 @@ class AgendaSessionExperience(db.Model):
     session_id: Mapped[int] = mapped_column(
         sa.ForeignKey("agenda_sessions.id", ondelete="CASCADE"), primary_key=True)
     experience_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("experiences.id", ondelete="CASCADE"), primary_key=True)
+        sa.ForeignKey("experiences.id", ondelete="CASCADE"), primary_key=True, index=True)
     rank: Mapped[int] = mapped_column(default=0)
 
     session = relationship("AgendaSession", back_populates="experience_links")

@@ -16,6 +16,8 @@ experience_topics = sa.Table(
     sa.Column("experience_id", sa.ForeignKey("experiences.id", ondelete="CASCADE"),
               primary_key=True),
     sa.Column("topic_id", sa.ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    # The primary key serves experience -> topics; topic pages go the other way.
+    sa.Index("ix_experience_topics_topic_id", "topic_id", "experience_id"),
 )
 
 
@@ -29,6 +31,8 @@ class Experience(db.Model):
             name="kind_known",
         ),
         sa.CheckConstraint("status IN ('draft', 'published')", name="status_known"),
+        # Lists are newest change first: read in index order and stop after one page.
+        sa.Index("ix_experiences_updated_at", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,7 +81,11 @@ class Revision(db.Model):
     """One immutable saved version of an experience's title and text."""
 
     __tablename__ = "revisions"
-    __table_args__ = (sa.UniqueConstraint("experience_id", "number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("experience_id", "number"),
+        # Recent changes (/aenderungen, the dashboard) are newest first.
+        sa.Index("ix_revisions_created_at", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     experience_id: Mapped[int] = mapped_column(sa.ForeignKey("experiences.id"), index=True)
