@@ -290,10 +290,14 @@ def remove_interest(actor, city: City, topic: Topic) -> None:
 # Each list loads the relationships its template shows in the same or one extra
 # statement, and counts come from GROUP BY queries, never from loading every row.
 
+def _literal(text: str) -> str:
+    """`text` as a LIKE pattern that matches itself (%, _ and \\ escaped with \\)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _name_contains(column, text: str):
     """SQL condition: `column` contains `text` case-insensitively, % and _ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
+    return column.ilike(f"%{_literal(text)}%", escape="\\")
 
 
 def size_band_condition(size_band: str | None):
@@ -317,6 +321,20 @@ def cities_query(state: str | None = None, name: str | None = None):
     if name:
         statement = statement.where(_name_contains(City.name, name))
     return statement
+
+
+def cities_named(text: str, limit: int = 20) -> list[City]:
+    """Cities a filter field means: the one with this slug, else those with exactly this
+    name (case-insensitive; "Neustadt" has several), else up to `limit` containing it."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    city = db.session.scalar(sa.select(City).where(City.slug == text))
+    if city is not None:
+        return [city]
+    same = db.session.scalars(cities_query().where(City.name.ilike(_literal(text), escape="\\"))
+                              .limit(limit)).all()
+    return same or db.session.scalars(cities_query(name=text).limit(limit)).all()
 
 
 def interest_counts(city_ids) -> dict[int, int]:

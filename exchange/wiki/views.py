@@ -41,6 +41,10 @@ PER_PAGE = 20
 #: Revisions per page of an experience's history.
 HISTORY_PER_PAGE = 50
 DASHBOARD_ITEMS = 8
+#: The city filter suggests names (a datalist) while at most this many cities write.
+CITY_NAMES_LISTED = 200
+#: Cities offered to choose from when what was typed fits several.
+CITY_CHOICES = 20
 
 
 def _list_loads() -> tuple:
@@ -99,20 +103,29 @@ def wiki_excerpt(text: str, length: int = 240) -> str:
 @bp.route("/erfahrungen")
 @login_required
 def index():
-    """All experiences the user may read, filtered by city, topic, kind and status."""
+    """All experiences the user may read, filtered by city, topic, kind and status.
+
+    ?city= takes a slug or what the user typed into the city field: a name (several
+    cities of that name are offered to choose from) or part of one."""
     from ..cities.models import City, Topic
+    from ..cities.services import cities_named
 
     city = topic = None
+    city_choices = []
     if request.args.get("city"):
-        city = db.session.scalar(sa.select(City).where(City.slug == request.args["city"]))
+        found = cities_named(request.args["city"], limit=CITY_CHOICES)
+        if len(found) == 1:
+            city = found[0]
+        else:
+            city_choices = found
     if request.args.get("topic"):
         topic = db.session.scalar(sa.select(Topic).where(Topic.slug == request.args["topic"]))
     kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
     status = request.args.get("status") if request.args.get("status") in STATUS_LABELS else None
-    unknown = (request.args.get("city") and city is None) or (
+    unknown = (request.args.get("city") and not city and not city_choices) or (
         request.args.get("topic") and topic is None)
     page = page_argument()
-    if unknown:
+    if unknown or city_choices:
         items, total = [], 0
     else:
         pagination = db.paginate(
@@ -120,11 +133,14 @@ def index():
                                        status=status).options(*_list_loads()),
             page=page, per_page=PER_PAGE, error_out=False)
         items, total = pagination.items, pagination.total
-    # Only cities that wrote something the user may read: not all 11,000 in the select.
-    cities = db.session.scalars(
-        sa.select(City).where(City.id.in_(
-            sa.select(Experience.city_id).where(services.visible_condition(current_user))))
-        .order_by(City.name)).all()
+    # Names to pick from while typing, only while they are few: at Germany scale
+    # thousands of cities write, and listing them all made the page 550 KB.
+    writing = sa.select(City.name).where(City.id.in_(
+        sa.select(Experience.city_id).where(services.visible_condition(current_user))))
+    city_names = db.session.scalars(
+        writing.order_by(City.name).limit(CITY_NAMES_LISTED + 1)).all()
+    if len(city_names) > CITY_NAMES_LISTED:
+        city_names = []
     used_topics = db.session.scalars(
         sa.select(Topic).where(Topic.id.in_(
             sa.select(experience_topics.c.topic_id)))
@@ -133,7 +149,8 @@ def index():
                if request.args.get(key)}
     return render_template(
         "wiki/index.html", experiences=items, total=total, page=page, pages=_pages(total),
-        cities=cities, topics=used_topics, filters=filters, unknown_filter=unknown,
+        city=city, city_names=city_names, city_choices=city_choices, topics=used_topics,
+        filters=filters, unknown_filter=unknown,
         can_write=current_user.city is not None or current_user.is_admin)
 
 

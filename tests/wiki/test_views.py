@@ -129,6 +129,40 @@ def test_drafts_are_listed_only_for_their_city(client, login, anna, max_muenchen
     assert "Entwürfe Ihrer Stadt" in dashboard and "Geheimer Entwurf" in dashboard
 
 
+def test_the_city_filter_takes_what_was_typed(client, login, anna, max_muenchen,
+                                              make_city, make_user, make_experience):
+    make_experience(anna, title="E-Akte in Stuttgart")
+    make_experience(max_muenchen, title="DMS in München")
+    for slug, state in (("neustadt-holstein", "Schleswig-Holstein"),
+                        ("neustadt-weinstrasse", "Rheinland-Pfalz")):
+        writer = make_user(f"cdo@{slug}.example", city=make_city(slug, "Neustadt", state))
+        make_experience(writer, title=f"Bericht aus {state}")
+    login(anna)
+    page = client.get("/erfahrungen").text
+    assert '<datalist id="wiki-city-names">' in page and '<option value="München">' in page
+    page = client.get("/erfahrungen?city=münchen").text  # a name, in any case
+    assert "DMS in München" in page and "E-Akte in Stuttgart" not in page
+    assert 'name="city" value="München"' in page
+    page = client.get("/erfahrungen?city=Münch").text  # part of one
+    assert "DMS in München" in page and "E-Akte in Stuttgart" not in page
+    page = client.get("/erfahrungen?city=Neustadt&kind=practice").text  # two of that name
+    assert "Welche Stadt meinen Sie?" in page and "Bericht aus" not in page
+    assert 'href="/erfahrungen?city=neustadt-holstein&amp;kind=practice"' in page
+    assert "(Rheinland-Pfalz)" in page
+
+
+def test_the_city_filter_lists_no_names_when_thousands_write(client, login, anna,
+                                                             make_experience, monkeypatch):
+    from exchange.wiki import views
+
+    make_experience(anna, title="E-Akte in Stuttgart")
+    monkeypatch.setattr(views, "CITY_NAMES_LISTED", 0)
+    login(anna)
+    page = client.get("/erfahrungen").text
+    assert "datalist" not in page and "E-Akte in Stuttgart" in page
+    assert "E-Akte in Stuttgart" in client.get("/erfahrungen?city=Stuttgart").text
+
+
 def test_list_filters_and_pagination(client, login, anna, max_muenchen, topics,
                                      make_experience):
     make_experience(anna, title="E-Akte in Stuttgart", topics=[topics["eakte"]])
