@@ -38,6 +38,9 @@ CACHE_LIMIT = 300_000
 #: Texts whose analysis is remembered (the fields of one document share texts).
 RECENT_TEXTS = 8
 
+#: GermanAnalysis.seen() of a word not analysed yet in this process.
+UNSEEN = object()
+
 STOP_WORDS = frozenset(stoplists["de"]) | frozenset({"dass", "daß", "sowie", "bzw", "z", "b"})
 
 _UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
@@ -45,6 +48,18 @@ _UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 #: "neue", "Feuer", "Frauen", "Quelle" keep their letters, "Buergerbuero" becomes
 #: "burgerburo" like "Bürgerbüro".
 _TRANSCRIBED = re.compile(r"(?<![aeiouyq])([aou])e")
+
+
+def contains_any(raw: str, terms) -> bool:
+    """Whether one of the index `terms` occurs in the folded word (hyphens, dots dropped).
+
+    Every term of a word is a stem of the folded word or of one of its compound parts,
+    and a stem of a folded word is a prefix of it (Snowball only cuts endings once
+    umlauts and ß are folded), so a word none of whose folded letters contain a term
+    cannot have it: the cheap test before analysing a word in full.
+    """
+    folded = JOINER_RE.sub("", fold(raw))
+    return any(term in folded for term in terms)
 
 
 def fold(word: str) -> str:
@@ -218,6 +233,10 @@ class GermanAnalysis:
         surface = lower if (len(segments) == 1 and lower.isalpha()
                             and len(lower) >= MIN_SPELL_LENGTH) else None
         return AnalyzedWord(main=main, parts=unique_parts, surface=surface)
+
+    def seen(self, raw: str):
+        """The cached analysis of `raw` (None for a stop word), or UNSEEN."""
+        return self._cache.get(raw.lower(), UNSEEN)
 
     # --- whole texts --------------------------------------------------------------------
 

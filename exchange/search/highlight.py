@@ -5,7 +5,7 @@ The text is analysed with the same chain as the index, so "Lotsen" marks
 """
 from markupsafe import Markup, escape
 
-from .analysis import GermanAnalysis
+from .analysis import UNSEEN, WORD_RE, GermanAnalysis, contains_any
 
 #: Length of a snippet in characters (about two lines in the result list).
 SNIPPET_LENGTH = 220
@@ -26,12 +26,27 @@ def query_terms(words, analysis: GermanAnalysis) -> tuple[set[str], set[str]]:
 
 
 def _matches(text: str, analysis: GermanAnalysis, mains: set[str], parts: set[str]):
+    """(start, end) of the words in `text` that have one of the query's terms.
+
+    A word this process has not analysed yet is analysed only if its letters contain
+    one of the terms: splitting the compounds of every unseen word of ten hits was
+    half of a first search (4 ms per snippet at 50,000 experiences).
+    """
     spans = []
-    for _, analysed, start, end in analysis.words(text):
+    terms = mains | parts
+    for match in WORD_RE.finditer(text):
+        raw = match.group()
+        analysed = analysis.seen(raw)
+        if analysed is UNSEEN:
+            if not contains_any(raw, terms):
+                continue
+            analysed = analysis.word(raw)
+        if analysed is None:
+            continue
         if analysed.main in mains or any(part in mains for part in analysed.parts):
-            spans.append((start, end))
+            spans.append(match.span())
         elif parts and (analysed.main in parts or set(analysed.parts) >= parts):
-            spans.append((start, end))
+            spans.append(match.span())
     return spans
 
 

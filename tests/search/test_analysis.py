@@ -117,3 +117,34 @@ def test_whoosh_analyzer_yields_positions_and_chars(analysis):
               for t in GermanAnalyzer(analysis, "parts")("Die Digitalisierungslotsen",
                                                          positions=True, chars=True)]
     assert tokens == [("digitalisi", 0, 4, 26), ("lots", 0, 4, 26)]
+
+
+def test_the_snippet_prefilter_marks_what_full_analysis_marks():
+    """Highlighting skips unseen words whose folded letters hold no query term; that must
+    never drop a word that full analysis would mark. Every word of the demo texts is
+    tried as a query against all of them, each time with nothing cached."""
+    from pathlib import Path
+
+    import exchange
+    from exchange.search.analysis import WORD_RE
+    from exchange.search.highlight import _matches, query_terms
+
+    text = (Path(exchange.__file__).parent / "data" / "demo_experiences.md").read_text()
+    text += " Buergerbuero, E-Akte-Einführung, muenchen.digital, XRechnung 2026 Straßenbau"
+    lexicon = {word for word in WORD_RE.findall(text) if word[:1].isupper()}
+    reference, fresh = GermanAnalysis(lexicon), GermanAnalysis(lexicon)
+
+    def expected(mains, parts):
+        spans = []
+        for _, word, start, end in reference.words(text):
+            if (word.main in mains or any(part in mains for part in word.parts)
+                    or parts and (word.main in parts or set(word.parts) >= parts)):
+                spans.append((start, end))
+        return spans
+
+    queries = sorted(set(WORD_RE.findall(text)))[::12]
+    assert len(queries) > 100
+    for query in queries:
+        mains, parts = query_terms([query], reference)
+        fresh._cache.clear()  # every word unseen: the prefilter decides
+        assert _matches(text, fresh, mains, parts) == expected(mains, parts), query
