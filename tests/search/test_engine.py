@@ -213,3 +213,41 @@ def test_facets_merge_segments_after_commits_and_keep_the_most_frequent(tmp_path
     assert after["gross"] == 8 and "neu" not in after  # 2 pages: not among the most frequent
     assert engine.search(plan("Akte"), filters={"city": "neu"}).facets["city"] == {"neu": 2}
     engine.close()
+
+
+def test_searches_are_answered_while_the_index_warms(tmp_path, monkeypatch):
+    """A fresh web process warms at start; its searches get the engine between steps."""
+    import threading
+
+    from exchange.search import whoosh_engine
+
+    engine = WhooshEngine(tmp_path / "index", warm_in_background=False)
+    engine.rebuild(DOCS)
+    monkeypatch.setattr(whoosh_engine, "WARM_PAUSE", 0.05)  # room for a busy machine
+    first_step, searching = threading.Event(), threading.Event()
+    found, seen_by_later_steps = [], []
+    warm_term = whoosh_engine._Arrays._warm_term
+
+    def step(self, fields, term):
+        if not first_step.is_set():
+            first_step.set()
+            searching.wait(10)
+        else:
+            seen_by_later_steps.append(bool(found))
+        warm_term(self, fields, term)
+
+    def search():
+        searching.set()  # it waits for the engine lock the first step holds
+        found.append(engine.search(plan("Akte")))
+
+    monkeypatch.setattr(whoosh_engine._Arrays, "_warm_term", step)
+    warming = threading.Thread(target=engine.warm)
+    warming.start()
+    assert first_step.wait(10)
+    searcher = threading.Thread(target=search)
+    searcher.start()
+    warming.join(30)
+    searcher.join(10)
+    engine.close()
+    assert slugs(found[0]) == ["doc-2"]
+    assert seen_by_later_steps and seen_by_later_steps[0]  # answered before step two
