@@ -5,6 +5,7 @@ password hashes), topics (parents first), interests and experiences with all rev
 in a deterministic order, all read in one snapshot. Import reads the same format and
 hand-written minimal lines; it validates the whole file first and writes nothing when any
 line is bad, then applies the lines in file order, idempotent by slug (by e-mail for users).
+Experiences are written in batches with Core statements (_ExperienceBatch).
 """
 import json
 import re
@@ -19,17 +20,15 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from .auth.models import ROLES, User
 from .cities.models import MATURITY_MAX, MATURITY_MIN, STANCES, City, Interest, Topic, TopicAlias
 from .extensions import db
-from .util import slugify, utcnow
-from .wiki.models import KINDS, STATUSES, Experience, Revision
+from .search.models import IndexTask
+from .util import utcnow
+from .wiki.models import KINDS, STATUSES, Experience, Revision, experience_topics
+from .wiki.services import MAX_BODY, auto_slug
 
 TYPES = ("city", "user", "topic", "interest", "experience")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-#: Experience slugs made from a title leave room like the wiki's own auto slugs.
-AUTO_SLUG_LENGTH = 100
 #: Hand-written experiences are meant to be read: they are published unless told otherwise.
 DEFAULT_IMPORT_STATUS = "published"
-#: Longest experience text, as in the wiki's forms.
-MAX_BODY = 200_000
 #: At most this many bad lines are listed in one error; the rest are counted.
 MAX_REPORTED_ERRORS = 20
 
@@ -422,7 +421,7 @@ class _Rules:
 
     @staticmethod
     def experience(record, known, problems):
-        slug = record.get("slug") or slugify(record["title"], AUTO_SLUG_LENGTH)
+        slug = record.get("slug") or auto_slug(record["title"])
         owner = known.experience_city.get(slug)
         if owner is not None and owner != record["city"]:
             problems.append(_("Die Erfahrung „%(slug)s“ gehört zur Stadt „%(city)s“; geben Sie "
@@ -511,28 +510,104 @@ def _times(name, value):
 
 
 class _Importer:
-    """Applies validated records in file order; all lookups go through the session."""
+    """Applies validated records in file order, every lookup served from memory.
+
+    Cities, users, topics and interests go through the ORM, one flush per line so that a
+    database error names its line; the rows they are matched with are loaded once, on
+    first use. Experiences are collected and written EXPERIENCE_BATCH at a time with Core
+    executemany statements (_ExperienceBatch): through the ORM each one cost 4-5 flushes
+    and several lazy loads (figures in docs/import-export.md, "Import").
+    """
 
     def __init__(self):
         self.count = _Counter()
+        self._cities = self._users = self._topics = self._interests = None
+        #: slug -> id of every stored experience; grows with each batch written.
+        self.experience_ids = dict(db.session.execute(
+            sa.select(Experience.slug, Experience.id)).all())
+        #: Experience lines not yet written, by slug, in file order.
+        self.batch: dict[str, tuple[int, dict]] = {}
+        #: First and last line of the write in progress (named when the database refuses it).
+        self.lines: tuple[int, int] | None = None
 
-    def city_by_slug(self, slug):
-        return db.session.scalar(sa.select(City).where(City.slug == slug))
+    # Rows to match, loaded on first use: one SELECT each instead of one per line.
 
-    def topic_by_slug(self, slug):
-        return db.session.scalar(sa.select(Topic).where(Topic.slug == slug))
+    @property
+    def cities(self) -> dict[str, City]:
+        """Every city by slug, with those the file added."""
+        if self._cities is None:
+            self._cities = {city.slug: city for city in db.session.scalars(sa.select(City))}
+        return self._cities
 
-    def user_by_email(self, email):
-        if email is None:
-            return None
-        return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    @property
+    def users(self) -> dict[str, User]:
+        """Every user by (lower-case) e-mail, with those the file added."""
+        if self._users is None:
+            self._users = {user.email: user for user in db.session.scalars(sa.select(User))}
+        return self._users
+
+    @property
+    def topics(self) -> dict[str, Topic]:
+        """Every topic by slug, aliases loaded, with those the file added."""
+        if self._topics is None:
+            self._topics = {topic.slug: topic for topic in db.session.scalars(
+                sa.select(Topic).options(selectinload(Topic.aliases)))}
+        return self._topics
+
+    @property
+    def interests(self) -> dict[tuple[str, str], Interest]:
+        """Every interest by (city slug, topic slug), with those the file added."""
+        if self._interests is None:
+            self._interests = {(city, topic): interest for interest, city, topic in
+                               db.session.execute(
+                                   sa.select(Interest, City.slug, Topic.slug)
+                                   .join(City, Interest.city_id == City.id)
+                                   .join(Topic, Interest.topic_id == Topic.id))}
+        return self._interests
+
+    def user_id(self, email: str | None) -> int | None:
+        """The id of the user with this e-mail (validated to exist), None for no author."""
+        return None if email is None else self.users[email.strip().lower()].id
+
+    # Applying.
+
+    def apply(self, number: int, record: dict) -> None:
+        """Apply one line now, or (experiences) add it to the batch."""
+        if record["type"] == "experience":
+            slug = record.get("slug") or auto_slug(record["title"])
+            if slug in self.batch:
+                self.write_experiences()  # the later line must see what the earlier one wrote
+            self.batch[slug] = (number, record)
+            if len(self.batch) >= EXPERIENCE_BATCH:
+                self.write_experiences()
+            return
+        self.lines = (number, number)
+        getattr(self, record["type"])(record)
+        db.session.flush()
+
+    def finish(self) -> None:
+        """Write the last batch; objects loaded before show what the Core statements wrote."""
+        self.write_experiences()
+        for obj in list(db.session.identity_map.values()):
+            if isinstance(obj, (Experience, Revision)):
+                db.session.expire(obj)
+
+    def write_experiences(self) -> None:
+        """Plan and write the collected experience lines (cities and users are flushed)."""
+        if not self.batch:
+            return
+        batch, self.batch = list(self.batch.items()), {}
+        self.lines = (batch[0][1][0], batch[-1][1][0])
+        _ExperienceBatch(self, batch).write()
 
     def city(self, record):
         values = _given(record, ("name", "state", "ags", "population", "website", "profile",
                                  "created_at"), _times)
-        city = self.city_by_slug(record["slug"])
+        city = self.cities.get(record["slug"])
         if city is None:
-            db.session.add(City(slug=record["slug"], **{"profile": "", **values}))
+            city = City(slug=record["slug"], **{"profile": "", **values})
+            db.session.add(city)
+            self.cities[city.slug] = city
             self.count.created["city"] += 1
         elif _assign(city, values):
             self.count.updated["city"] += 1
@@ -541,12 +616,14 @@ class _Importer:
         values = _given(record, ("display_name", "role", "is_admin", "is_approved", "locale",
                                  "created_at"), _times)
         if "city" in record:
-            values["city"] = self.city_by_slug(record["city"]) if record["city"] else None
+            values["city"] = self.cities[record["city"]] if record["city"] else None
         email = record["email"].strip().lower()
-        user = self.user_by_email(email)
+        user = self.users.get(email)
         if user is None:
             values.setdefault("display_name", email)
-            db.session.add(User(email=email, **values))
+            user = User(email=email, **values)
+            db.session.add(user)
+            self.users[email] = user
             self.count.created["user"] += 1
         elif _assign(user, values):
             self.count.updated["user"] += 1
@@ -554,13 +631,14 @@ class _Importer:
     def topic(self, record):
         values = _given(record, ("name_de", "name_en", "description", "ozg_key"))
         if "parent" in record:
-            values["parent"] = self.topic_by_slug(record["parent"]) if record["parent"] else None
-        topic = self.topic_by_slug(record["slug"])
+            values["parent"] = self.topics[record["parent"]] if record["parent"] else None
+        topic = self.topics.get(record["slug"])
         changed = created = False
         if topic is None:
             created = True
             topic = Topic(slug=record["slug"], **{"description": "", **values})
             db.session.add(topic)
+            self.topics[topic.slug] = topic
             self.count.created["topic"] += 1
         else:
             changed = _assign(topic, values)
@@ -572,48 +650,136 @@ class _Importer:
                 changed = True
         if changed and not created:
             self.count.updated["topic"] += 1
-        db.session.flush()
 
     def interest(self, record):
-        city, topic = self.city_by_slug(record["city"]), self.topic_by_slug(record["topic"])
+        key = (record["city"], record["topic"])
         values = _given(record, ("stance", "maturity", "note", "updated_at"), _times)
-        interest = db.session.scalar(sa.select(Interest).where(
-            Interest.city_id == city.id, Interest.topic_id == topic.id))
+        interest = self.interests.get(key)
         if interest is None:
-            db.session.add(Interest(city=city, topic=topic, **values))
+            interest = Interest(city=self.cities[key[0]], topic=self.topics[key[1]], **values)
+            db.session.add(interest)
+            self.interests[key] = interest
             self.count.created["interest"] += 1
         elif _assign(interest, values):
             self.count.updated["interest"] += 1
 
-    def experience(self, record):
-        from .search.outbox import enqueue
 
-        slug = record.get("slug") or slugify(record["title"], AUTO_SLUG_LENGTH)
-        experience = db.session.scalar(sa.select(Experience).where(Experience.slug == slug))
-        created = experience is None
-        if created:
-            now = utcnow()
-            experience = Experience(slug=slug, city=self.city_by_slug(record["city"]),
-                                    title=record["title"], kind="lesson_learned", status="draft",
-                                    created_at=now, updated_at=now)
-            db.session.add(experience)
-            db.session.flush()
-        outcome = self._apply_revisions(experience, record)
+#: Experience lines written together, with one statement per table (executemany).
+EXPERIENCE_BATCH = 1000
+#: Stored experiences read per SELECT ... WHERE id IN (...).
+_LOAD_CHUNK = 500
+#: The columns of an experience row that an import reads and may change.
+_EXPERIENCE_COLUMNS = ("id", "slug", "city_id", "title", "kind", "status", "contact_name",
+                       "contact_email", "current_revision_id", "created_at", "updated_at",
+                       "published_at", "deleted_at")
+_UPDATABLE = _EXPERIENCE_COLUMNS[3:]
+
+
+def _select_in(select, column, values: list):
+    """Rows of `select` WHERE column IN values, _LOAD_CHUNK values per statement."""
+    for start in range(0, len(values), _LOAD_CHUNK):
+        yield from db.session.execute(select.where(column.in_(values[start:start + _LOAD_CHUNK])))
+
+
+class _Page:
+    """One experience while its batch is planned: row, revisions and topics as plain data."""
+
+    __slots__ = ("row", "stored", "revisions", "revision_ids", "topics", "new_topics",
+                 "new_revisions", "current_number", "enqueue")
+
+    def __init__(self, row: dict, revisions=(), topics=()):
+        #: Column -> value as it will be written (without "id" until a new row is inserted).
+        self.row = row
+        #: The row as read; None for a new experience.
+        self.stored = dict(row) if "id" in row else None
+        #: Stored revisions (id, number, title, body), by number.
+        self.revisions = list(revisions)
+        self.revision_ids = {revision["number"]: revision["id"] for revision in self.revisions}
+        self.topics = set(topics)
+        #: Topic ids the experience is to have, when they change.
+        self.new_topics: set[int] | None = None
+        self.new_revisions: list[dict] = []
+        self.current_number: int | None = None
+        self.enqueue = False
+
+
+class _ExperienceBatch:
+    """Experience lines planned on plain data, then written with a few Core statements.
+
+    The rules are those of docs/import-export.md: the file's history taken over or one new
+    revision on top (_plan_revisions), only the given fields written, a new page published
+    unless told otherwise, and one search outbox row per created or changed experience (the
+    row search.outbox.enqueue adds, here inserted for the whole batch at once). The
+    statements run through the session, so the matching hooks see the INSERTs and UPDATEs
+    of `experiences` and `experience_topics` and bump the versions at commit.
+    """
+
+    def __init__(self, importer: _Importer, batch: list[tuple[str, tuple[int, dict]]]):
+        self.importer = importer
+        self.count = importer.count
+        self.now = utcnow()
+        self.import_summary = _("Import")
+        stored = self._load([importer.experience_ids[slug] for slug, _entry in batch
+                             if slug in importer.experience_ids])
+        self.pages = []
+        for slug, (_number, record) in batch:
+            page = stored.get(importer.experience_ids.get(slug))
+            if page is None:
+                page = _Page({"slug": slug, "city_id": importer.cities[record["city"]].id,
+                              "title": record["title"], "kind": "lesson_learned",
+                              "status": "draft", "contact_name": None, "contact_email": None,
+                              "created_at": self.now, "updated_at": self.now,
+                              "published_at": None, "deleted_at": None})
+            self._plan(page, record)
+            self.pages.append(page)
+
+    @staticmethod
+    def _load(ids: list[int]) -> dict[int, _Page]:
+        """The stored experiences with these ids, with revisions and topic ids."""
+        table, revisions, links = Experience.__table__, Revision.__table__, experience_topics
+        rows, history, topics = {}, {}, {}
+        for start in range(0, len(ids), _LOAD_CHUNK):
+            chunk = ids[start:start + _LOAD_CHUNK]
+            for row in db.session.execute(
+                    sa.select(*(table.c[name] for name in _EXPERIENCE_COLUMNS))
+                    .where(table.c.id.in_(chunk))).mappings():
+                rows[row["id"]] = dict(row)
+            for row in db.session.execute(
+                    sa.select(revisions.c.id, revisions.c.experience_id, revisions.c.number,
+                              revisions.c.title, revisions.c.body)
+                    .where(revisions.c.experience_id.in_(chunk))
+                    .order_by(revisions.c.experience_id, revisions.c.number)):
+                history.setdefault(row.experience_id, []).append(
+                    {"id": row.id, "number": row.number, "title": row.title, "body": row.body})
+            for experience_id, topic_id in db.session.execute(
+                    sa.select(links.c.experience_id, links.c.topic_id)
+                    .where(links.c.experience_id.in_(chunk))):
+                topics.setdefault(experience_id, set()).add(topic_id)
+        return {id_: _Page(row, history.get(id_, ()), topics.get(id_, ()))
+                for id_, row in rows.items()}
+
+    def _plan(self, page: _Page, record: dict) -> None:
+        """What the line changes, on the page's plain data (nothing is written yet)."""
+        created = page.stored is None
+        outcome = self._plan_revisions(page, record)
         changed = outcome is not None
         values = _given(record, ("kind", "contact_name", "contact_email", "status",
                                  "published_at", "deleted_at"), _times)
         if created and "status" not in values:
             values["status"] = DEFAULT_IMPORT_STATUS
         if values.get("status") == "published" and "published_at" not in values \
-                and experience.published_at is None:
-            values["published_at"] = utcnow()
+                and page.row["published_at"] is None:
+            values["published_at"] = self.now
         if values.get("status") == "draft" and "published_at" not in values:
             values["published_at"] = None
-        changed = _assign(experience, values) or changed
+        for name, value in values.items():
+            if page.row[name] != value:
+                page.row[name] = value
+                changed = True
         if "topics" in record:
-            topics = [self.topic_by_slug(slug) for slug in record["topics"]]
-            if {t.id for t in topics} != {t.id for t in experience.topics}:
-                experience.topics = topics
+            topics = {self.importer.topics[slug].id for slug in record["topics"]}
+            if topics != page.topics:
+                page.new_topics = topics
                 changed = True
         if created or changed:
             if created or outcome == "history":
@@ -622,73 +788,134 @@ class _Importer:
                 if not created:
                     stamps.pop("created_at", None)
             else:
-                stamps = {"updated_at": utcnow()}
-            _assign(experience, {k: v for k, v in stamps.items() if v is not None})
-            db.session.flush()
-            enqueue(experience)
+                stamps = {"updated_at": self.now}
+            page.row.update((name, value) for name, value in stamps.items() if value is not None)
+            page.enqueue = True
         if created:
             self.count.created["experience"] += 1
         elif changed:
             self.count.updated["experience"] += 1
-        db.session.flush()
 
-    def _apply_revisions(self, experience: Experience, record: dict) -> str | None:
+    def _plan_revisions(self, page: _Page, record: dict) -> str | None:
         """Bring the revisions up to the record's text.
 
-        Returns "history" when the file's revisions were appended exactly, "new_text" when
-        one new revision carries the record's text, None when the text was already current.
+        Returns "history" when the file's revisions are appended exactly, "new_text" when
+        one new revision carries the record's text, None when the text is already current.
         """
-        existing = list(experience.revisions)
+        existing = page.revisions
         incoming = sorted(record.get("revisions") or (), key=lambda r: r["number"])
         if incoming and all(
-            index < len(incoming) and incoming[index]["number"] == old.number
-            and (incoming[index]["title"], incoming[index]["body"]) == (old.title, old.body)
+            index < len(incoming) and incoming[index]["number"] == old["number"]
+            and (incoming[index]["title"], incoming[index]["body"]) == (old["title"], old["body"])
             for index, old in enumerate(existing)
         ):
             # The stored history is a prefix of the file's: append the rest exactly.
             missing = incoming[len(existing):]
-            by_number = {revision.number: revision for revision in existing}
             for data in missing:
-                revision = Revision(
-                    experience=experience, number=data["number"], title=data["title"],
-                    body=data["body"], summary=data.get("summary") or "",
-                    author=self.user_by_email(data.get("author")),
-                    created_at=_times("created_at", data.get("created_at")) or utcnow())
-                db.session.add(revision)
-                by_number[data["number"]] = revision
-            db.session.flush()
-            for data in missing:
-                if data.get("restored_from"):
-                    by_number[data["number"]].restored_from_id = by_number[data["restored_from"]].id
-            current = by_number[record.get("current_revision") or incoming[-1]["number"]]
-            moved = experience.current_revision_id != current.id
-            experience.current_revision = current
-            experience.title = current.title
+                page.new_revisions.append({
+                    "number": data["number"], "title": data["title"], "body": data["body"],
+                    "summary": data.get("summary") or "",
+                    "author_id": self.importer.user_id(data.get("author")),
+                    "created_at": _times("created_at", data.get("created_at")) or self.now,
+                    "restored_from": data.get("restored_from")})
+            number = record.get("current_revision") or incoming[-1]["number"]
+            current = next(data for data in incoming if data["number"] == number)
+            moved = page.row.get("current_revision_id") != page.revision_ids.get(number)
+            page.current_number = number
+            page.row["title"] = current["title"]
             self.count.revisions += len(missing)
             return "history" if missing or moved else None
-        current = experience.current_revision
-        if current is not None and (current.title, current.body) == (record["title"],
-                                                                       record["body"]):
+        current = next((old for old in existing
+                        if old["id"] == page.row.get("current_revision_id")), None)
+        if current is not None and (current["title"], current["body"]) == (record["title"],
+                                                                           record["body"]):
             return None
         # New text (a minimal line, or a history that diverged): one new revision on top.
-        number = max((revision.number for revision in existing), default=0) + 1
+        number = max((old["number"] for old in existing), default=0) + 1
         author = record.get("author") or (incoming[-1].get("author") if incoming else None)
-        revision = Revision(experience=experience, number=number, title=record["title"],
-                            body=record["body"],
-                            summary=record.get("summary") or _("Import"),
-                            author=self.user_by_email(author), created_at=utcnow())
-        db.session.add(revision)
-        db.session.flush()
-        experience.current_revision = revision
-        experience.title = revision.title
+        page.new_revisions.append({
+            "number": number, "title": record["title"], "body": record["body"],
+            "summary": record.get("summary") or self.import_summary,
+            "author_id": self.importer.user_id(author), "created_at": self.now,
+            "restored_from": None})
+        page.current_number = number
+        page.row["title"] = record["title"]
         self.count.revisions += 1
         return "new_text"
+
+    def write(self) -> None:
+        """Insert and update the planned rows: a handful of executemany statements."""
+        table, revisions, links = Experience.__table__, Revision.__table__, experience_topics
+        execute = db.session.execute
+        # Plain executemany, the new ids read back by their unique keys: with RETURNING,
+        # psycopg parses each 1,000-row INSERT anew and SQLite inserts row by row.
+        new = [page for page in self.pages if page.stored is None]
+        if new:
+            execute(sa.insert(table), [page.row for page in new])
+            by_slug = {page.row["slug"]: page for page in new}
+            for id_, slug in _select_in(sa.select(table.c.id, table.c.slug), table.c.slug,
+                                        list(by_slug)):
+                by_slug[slug].row["id"] = id_
+                self.importer.experience_ids[slug] = id_
+        pending = [(page, data) for page in self.pages for data in page.new_revisions]
+        if pending:
+            execute(sa.insert(revisions),
+                    [{"experience_id": page.row["id"], "number": data["number"],
+                      "title": data["title"], "body": data["body"], "summary": data["summary"],
+                      "author_id": data["author_id"], "created_at": data["created_at"]}
+                     for page, data in pending])
+            by_id = {page.row["id"]: page for page, _data in pending}
+            for id_, experience_id, number in _select_in(
+                    sa.select(revisions.c.id, revisions.c.experience_id, revisions.c.number),
+                    revisions.c.experience_id, list(by_id)):
+                by_id[experience_id].revision_ids[number] = id_
+            # A restore may name a revision inserted by the same statement: linked after it.
+            restores = [{"row_id": page.revision_ids[data["number"]],
+                         "source_id": page.revision_ids[data["restored_from"]]}
+                        for page, data in pending if data["restored_from"]]
+            if restores:
+                execute(sa.update(revisions).where(revisions.c.id == sa.bindparam("row_id"))
+                        .values(restored_from_id=sa.bindparam("source_id")), restores)
+        for page in self.pages:
+            if page.current_number is not None:
+                page.row["current_revision_id"] = page.revision_ids[page.current_number]
+        if new:
+            execute(sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+                    .values(current_revision_id=sa.bindparam("revision_id")),
+                    [{"row_id": page.row["id"], "revision_id": page.row["current_revision_id"]}
+                     for page in new])
+        changed = [page for page in self.pages
+                   if page.stored is not None and page.row != page.stored]
+        if changed:
+            execute(sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+                    .values({name: sa.bindparam(f"new_{name}") for name in _UPDATABLE}),
+                    [{"row_id": page.row["id"],
+                      **{f"new_{name}": page.row[name] for name in _UPDATABLE}}
+                     for page in changed])
+        added, removed = [], []
+        for page in self.pages:
+            if page.new_topics is not None:
+                added.extend({"experience_id": page.row["id"], "topic_id": topic_id}
+                             for topic_id in sorted(page.new_topics - page.topics))
+                removed.extend({"row_id": page.row["id"], "old_topic_id": topic_id}
+                               for topic_id in sorted(page.topics - page.new_topics))
+        if removed:
+            execute(sa.delete(links).where(links.c.experience_id == sa.bindparam("row_id"),
+                                           links.c.topic_id == sa.bindparam("old_topic_id")),
+                    removed)
+        if added:
+            execute(sa.insert(links), added)
+        queued = [{"experience_id": page.row["id"]} for page in self.pages if page.enqueue]
+        if queued:
+            execute(sa.insert(IndexTask.__table__), queued)
 
 
 def import_records(lines: Iterable[str]) -> str:
     """Validate all lines, then apply them; raises TransferError and writes nothing on error.
 
-    On an error while applying, the session is rolled back. Flushes, never commits.
+    On an error while applying, the session is rolled back and the line is named (for
+    experiences, which are written in batches, the batch's first and last line).
+    Flushes, never commits.
     """
     records, errors = _read_lines(lines)
     if not errors:
@@ -696,16 +923,19 @@ def import_records(lines: Iterable[str]) -> str:
     if errors:
         raise TransferError(errors)
     importer = _Importer()
-    number = None
     try:
         with db.session.no_autoflush:
             for number, record in records:
-                getattr(importer, record["type"])(record)
-                db.session.flush()
+                importer.apply(number, record)
+            importer.finish()
     except sa.exc.SQLAlchemyError as error:
         db.session.rollback()
-        raise TransferError([(number, _("Datenbankfehler: %(detail)s",
-                                        detail=str(getattr(error, "orig", error))))]) from error
+        detail = _("Datenbankfehler: %(detail)s", detail=str(getattr(error, "orig", error)))
+        first, last = importer.lines or (None, None)
+        if first == last:
+            raise TransferError([(first, detail)]) from error
+        raise TransferError([(None, _("Zeilen %(first)s–%(last)s: %(message)s",
+                                      first=first, last=last, message=detail))]) from error
     return importer.count.summary()
 
 

@@ -156,6 +156,11 @@ def _slug_taken(slug: str) -> bool:
     return db.session.scalar(sa.select(Experience.id).where(Experience.slug == slug)) is not None
 
 
+def auto_slug(title: str) -> str:
+    """The slug made from a title when none is given (a taken one then gets "-2", "-3" …)."""
+    return slugify(title, max_length=AUTO_SLUG_LENGTH)
+
+
 def _clean_slug(slug, title: str, errors: dict) -> str | None:
     if slug is not None and str(slug).strip():
         slug = str(slug).strip()
@@ -167,7 +172,7 @@ def _clean_slug(slug, title: str, errors: dict) -> str | None:
         return slug
     if not title:
         return None
-    base = slugify(title, max_length=AUTO_SLUG_LENGTH)
+    base = auto_slug(title)
     candidate, counter = base, 1
     while _slug_taken(candidate):
         counter += 1
@@ -544,7 +549,7 @@ def recent_revisions_query(user, city=None):
     return query.order_by(Revision.created_at.desc(), Revision.id.desc())
 
 
-__all__ = ["WikiError", "EditConflict", "PermissionDenied", "create_experience",
+__all__ = ["WikiError", "EditConflict", "PermissionDenied", "auto_slug", "create_experience",
            "update_experience", "restore_revision", "publish", "unpublish",
            "delete_experience", "get_experience", "get_revision", "experiences_query",
            "recent_revisions_query", "resolve_topics", "revisions_query", "revision_count",

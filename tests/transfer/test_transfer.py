@@ -1,5 +1,6 @@
 """Export and import as JSON Lines: round trip, minimal files, revisions, bad lines, CLI."""
 import json
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +11,8 @@ from exchange.cities.models import City, Interest, Topic, TopicAlias
 from exchange.demo import load_demo
 from exchange.extensions import db
 from exchange.search.models import IndexTask
-from exchange.transfer import TransferError
+from exchange import transfer as transfer_module
+from exchange.transfer import TransferError, import_records
 from exchange.wiki import services as wiki
 from exchange.wiki.models import Experience, Revision
 
@@ -368,3 +370,127 @@ def test_export_to_stdout(app, runner, stuttgart):
     result = runner.invoke(args=["export", "-"])
     assert result.exit_code == 0
     assert json.loads(result.stdout.splitlines()[0])["slug"] == "stuttgart"
+
+
+# --- experiences written in batches (issue 8) ---------------------------------------------
+
+def full_line(slug, *texts, **fields):
+    """A full-export experience line whose revisions carry `texts` (the last is current)."""
+    revisions = [{"number": number, "title": "Lotsen", "body": body, "summary": f"Fassung {number}",
+                  "author": "anna@stuttgart.example",
+                  "created_at": f"2026-01-0{number}T10:00:00", "restored_from": None}
+                 for number, body in enumerate(texts, start=1)]
+    return {"type": "experience", "slug": slug, "city": "stuttgart", "title": "Lotsen",
+            "body": texts[-1], "kind": "practice", "status": "published", "topics": [],
+            "created_at": "2026-01-01T10:00:00",
+            "updated_at": f"2026-01-0{len(texts)}T10:00:00",
+            "published_at": "2026-01-01T10:00:00", "deleted_at": None,
+            "current_revision": len(texts), "revisions": revisions, **fields}
+
+
+def test_round_trip_in_small_batches_is_byte_identical(history, transfer, monkeypatch):
+    monkeypatch.setattr(transfer_module, "EXPERIENCE_BATCH", 2)
+    first = transfer.export()
+    transfer.empty()
+    transfer.load(first)
+    assert transfer.export() == first
+
+
+def test_reimport_of_a_grown_history_appends_its_new_revisions(app, transfer, anna):
+    transfer.load(lines(full_line("lotsen", "Eins")))
+    db.session.execute(sa.delete(IndexTask))  # as after an index build
+    db.session.commit()
+    page = experience("lotsen")
+    assert page.current_revision.number == 1
+    grown = full_line("lotsen", "Eins", "Zwei", "Eins")
+    grown["revisions"][2]["restored_from"] = 1
+
+    summary = import_records(lines(grown).splitlines())  # not committed yet
+    assert "1 geändert; 2 neue Versionen" in summary
+    # The page loaded before the import shows what the batch statements wrote.
+    assert [r.number for r in page.revisions] == [1, 2, 3]
+    assert page.current_revision.number == 3 and page.body == "Eins"
+    assert page.revisions[2].restored_from_id == page.revisions[0].id
+    assert page.revisions[1].author == anna and page.revisions[1].summary == "Fassung 2"
+    assert page.revisions[1].created_at == datetime(2026, 1, 2, 10)
+    assert (page.created_at, page.updated_at) == (datetime(2026, 1, 1, 10),
+                                                  datetime(2026, 1, 3, 10))
+    assert list(db.session.scalars(sa.select(IndexTask.experience_id))) == [page.id]
+    db.session.commit()
+    assert "0 geändert; 0 neue Versionen" in transfer.load(lines(grown))
+
+
+def test_a_page_named_twice_in_one_file_gets_both_texts(app, transfer, stuttgart):
+    line = {"type": "experience", "city": "stuttgart", "title": "Lotsen", "body": "Eins"}
+    summary = transfer.load(lines(line, {**line, "body": "Zwei"}))
+    assert "1 Erfahrungen neu; 1 geändert; 2 neue Versionen" in summary
+    page = experience("lotsen")
+    assert [r.body for r in page.revisions] == ["Eins", "Zwei"] and page.body == "Zwei"
+
+
+@pytest.fixture
+def index(app):
+    """The test's search index (its own INDEX_DIR), closed afterwards."""
+    from exchange.search.indexer import get_engine
+
+    engine = get_engine()
+    yield engine
+    engine.close()
+
+
+def test_every_imported_experience_is_queued_once_for_one_index_build(app, transfer, index):
+    from exchange.search.indexer import pending_count, reindex
+
+    text = MINIMAL + lines(
+        {"type": "experience", "city": "freiburg", "title": "Entwurf", "body": "Noch nicht.",
+         "status": "draft"},
+        {"type": "experience", "city": "freiburg", "title": "Bürgerkonto", "body": "Läuft."})
+    transfer.load(text)
+    ids = sorted(db.session.scalars(sa.select(Experience.id)))
+    assert len(ids) == 3
+    assert sorted(db.session.scalars(sa.select(IndexTask.experience_id))) == ids
+    assert reindex() == 2  # the draft is not searchable
+    assert pending_count() == 0  # the build covered every queued row
+    assert len(index.document_ids()) == 2
+    transfer.load(text)
+    assert pending_count() == 0  # unchanged experiences are not queued again
+
+
+def test_an_import_of_experiences_bumps_the_matching_version(app, transfer, anna, make_topic):
+    from exchange.matching.models import MATCHING, TAXONOMY, read_version
+
+    make_topic("eakte", "eAkte")
+    make_topic("dms", "DMS")
+    before = read_version(db.session, MATCHING)[0]
+    taxonomy = read_version(db.session, TAXONOMY)
+    line = {"type": "experience", "city": "stuttgart", "title": "E-Akte im Amt", "body": "Text",
+            "topics": ["eakte"], "kind": "practice"}
+    transfer.load(lines(line))
+    assert read_version(db.session, MATCHING)[0] == before + 1
+    transfer.load(lines(line))  # nothing changed: no rebuild
+    assert read_version(db.session, MATCHING)[0] == before + 1
+    transfer.load(lines({**line, "topics": ["dms"]}))
+    assert read_version(db.session, MATCHING)[0] == before + 2
+    assert [t.slug for t in experience("e-akte-im-amt").topics] == ["dms"]
+    assert read_version(db.session, TAXONOMY) == taxonomy
+
+
+def test_a_database_error_in_an_experience_batch_names_its_lines(
+        app, transfer, anna, make_experience, monkeypatch):
+    page = make_experience(anna, title="Schon da", body="Alt")
+    before = row_counts()
+    loaded = transfer_module._Importer.__init__
+
+    def unaware(self):
+        loaded(self)
+        del self.experience_ids[page.slug]  # as if another writer had just created it
+
+    monkeypatch.setattr(transfer_module._Importer, "__init__", unaware)
+    text = lines({"type": "city", "slug": "neu", "name": "Neu", "state": "Bayern"},
+                 {"type": "experience", "city": "stuttgart", "title": "Neu", "body": "B"},
+                 {"type": "experience", "city": "stuttgart", "title": "Schon da", "body": "B"})
+    with pytest.raises(TransferError) as caught:
+        transfer.load(text)
+    assert "Zeilen 2–3: Datenbankfehler" in str(caught.value)
+    db.session.rollback()
+    assert row_counts() == before and city("neu") is None
