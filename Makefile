@@ -43,9 +43,13 @@ translations: $(STAMP)
 migrate: install
 	$(FLASK) db upgrade
 
+# The quick sizes; `benchmarks/scale.py` without --quick is the Germany-scale run
+# (docs/performance.md).
 bench: install
 	$(BIN)/python benchmarks/search_bench.py
 	$(BIN)/python benchmarks/match_bench.py
+	$(BIN)/python benchmarks/import_bench.py
+	$(BIN)/python benchmarks/scale.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info
