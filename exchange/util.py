@@ -1,7 +1,8 @@
-"""Small helpers shared by all domains: time, slugs, pagination arguments."""
+"""Small helpers shared by all domains: time, slugs, pagination arguments, safe redirects."""
 import re
 import unicodedata
 from datetime import datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import request
 
@@ -50,3 +51,37 @@ def page_argument(name: str = "page") -> int:
     if not raw.isascii() or not raw.isdigit():
         return 1
     return min(max(int(raw), 1), MAX_ID)
+
+
+#: Longer redirect targets are refused: no page of ours has a path and query this long.
+MAX_NEXT_LENGTH = 2000
+
+
+def safe_next(value, fallback):
+    r"""`value` as a path on this site if it names one, else `fallback` (no open redirects).
+
+    For every `next=` argument and every redirect built from request data (the referrer,
+    a stored notification link). Accepted: a local path ("/staedte?land=Bayern"), or an
+    absolute http(s) URL whose host is this request's host, reduced to its path, so the
+    redirect never names a host. Refused: a scheme or host of any other kind
+    ("https:evil.example", "//evil.example", "javascript:…"), backslashes (browsers read
+    "/\evil.example" as "//evil.example"), whitespace and control characters (browsers
+    drop tabs and line breaks, so "/\t/evil.example" would become "//evil.example"),
+    anything not starting with "/" (also "%2F%2Fevil.example") and over-long values.
+    """
+    if not isinstance(value, str) or not value or len(value) > MAX_NEXT_LENGTH:
+        return fallback
+    if "\\" in value or any(char.isspace() or unicodedata.category(char).startswith("C")
+                             for char in value):
+        return fallback
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 host)
+        return fallback
+    if parts.scheme or parts.netloc:
+        if parts.scheme not in ("http", "https") or parts.netloc.lower() != request.host.lower():
+            return fallback
+        value = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+    if not value.startswith("/") or value.startswith("//"):
+        return fallback
+    return value

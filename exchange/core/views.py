@@ -1,11 +1,10 @@
 """Start page (dashboard), language switch and a health check."""
-from urllib.parse import urlparse
-
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..util import safe_next
 from .hooks import fill
 
 bp = Blueprint("core", __name__)
@@ -23,10 +22,8 @@ def set_language(code: str):
     """Switch the interface language and go back where the user came from."""
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    target = request.args.get("next") or request.referrer or url_for("core.index")
-    if urlparse(target).netloc not in ("", request.host):
-        target = url_for("core.index")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next") or request.referrer,
+                              url_for("core.index")))
 
 
 @bp.route("/healthz")

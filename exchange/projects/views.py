@@ -12,7 +12,7 @@ from ..auth import permissions
 from ..cities.choices import city_choices, topic_choices
 from ..core.hooks import slot
 from ..extensions import db
-from ..util import page_argument
+from ..util import page_argument, safe_next
 from . import services, states
 from .forms import (ActionForm, CommentForm, InviteForm, ProjectForm, ProjectTextForm,
                     ResponseForm, is_fine_grained_ozg)
@@ -312,9 +312,7 @@ def open_notification(notification_id: int):
     notification = services.get_notification(current_user, notification_id) or abort(404)
     services.mark_read(current_user, notification)
     db.session.commit()
-    link = notification.link if notification.link.startswith("/") and not \
-        notification.link.startswith("//") else url_for("projects.inbox")
-    return redirect(link)
+    return redirect(safe_next(notification.link, url_for("projects.inbox")))
 
 
 @bp.route("/postfach/<int:notification_id>/gelesen", methods=["POST"])
