@@ -182,3 +182,25 @@ class Notification(db.Model):
     def is_read(self) -> bool:
         """True once the user opened or dismissed it."""
         return self.read_at is not None
+
+
+class OutgoingMail(db.Model):
+    """An e-mail in the outbox: written in the transaction that causes it, sent by the
+    worker (`flask worker`, see mail.py), kept MAIL_KEEP_DAYS after sending.
+
+    `next_attempt_at` is set while the mail waits to be sent (retries move it later) and
+    cleared once it is sent or given up; so "due" is one range on its index.
+    """
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Sending attempts so far (successful or not).
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
