@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_domains(app)
     configure_templates(app)
     configure_errors(app)
+    configure_security_headers(app)
     from . import cli
 
     cli.register(app)
@@ -121,6 +122,28 @@ def configure_templates(app: Flask) -> None:
     @app.context_processor
     def inject_layout():
         return {"languages": app.config["LANGUAGES"]}
+
+
+def configure_security_headers(app: Flask) -> None:
+    """Security headers on every response: pages, JSON, files, redirects and errors.
+
+    The policy allows only our own files (no inline script or style: templates use
+    static/app.js and static/style.css), no plugins, no framing by other sites, forms
+    and <base> only to us (docs/OPERATIONS.md, "Reverse proxy", for HSTS).
+    """
+    headers = {
+        "Content-Security-Policy": app.config["CONTENT_SECURITY_POLICY"],
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+        "Referrer-Policy": app.config["REFERRER_POLICY"],
+    }
+
+    @app.after_request
+    def add_security_headers(response):
+        for name, value in headers.items():
+            if value:
+                response.headers.setdefault(name, value)
+        return response
 
 
 def wants_json() -> bool:

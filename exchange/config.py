@@ -42,6 +42,12 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    #: Sent with every response (exchange/__init__.py): our own files only, so no inline
+    #: script or style, no plugins, no framing, forms and <base> only to this site.
+    CONTENT_SECURITY_POLICY = ("default-src 'self'; object-src 'none'; base-uri 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'")
+    #: Full URLs only within the site (the language switch returns to the referrer).
+    REFERRER_POLICY = "strict-origin-when-cross-origin"
 
 
 def normalise_database_url(url: str) -> str:

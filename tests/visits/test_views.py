@@ -132,7 +132,9 @@ def test_planner_journey(client, auth, demo):
     assert "Innovation-Center mit Laborbesuch" in page
     assert "Das Innovation-Center als Labor für die Verwaltung" in page
     assert "09162000" in page and "08111000" in page
-    assert "@media print" in page
+    # The print rules live in the stylesheet (the CSP allows no inline <style>).
+    assert 'class="dossier-page"' in page
+    assert "@page dossier" in client.get("/static/style.css").get_data(as_text=True)
 
     # PDF: text checked with pypdf.
     response = client.get(f"{base}/dossier.pdf")
