@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Domain packages, in dependency order. Each may have `models`, `views` (a blueprint
 #: named `bp`) and `cli` (a `register(app)` function); create_app() wires what exists.
-DOMAINS = ("core", "auth", "cities", "wiki", "search", "matching", "projects", "visits", "api")
+DOMAINS = ("core", "auth", "cities", "wiki", "search", "matching", "projects", "visits", "audit",
+           "api")
 
 log = logging.getLogger(__name__)
 

@@ -155,3 +155,28 @@ def can_find_partners_for(user: User | None, city) -> bool:
 def can_plan_visits(user: User | None) -> bool:
     """Platform admins, and visit planners and city admins of their own city, plan visits."""
     return is_member(user) and (user.is_admin or can_plan_visits_for(user, user.city))
+
+
+def can_view_audit(user: User | None, city=None) -> bool:
+    """The audit log: platform admins see all of it, city admins their city's events."""
+    if not is_member(user):
+        return False
+    if user.is_admin:
+        return True
+    return (user.role == "city_admin" and user.city_id is not None
+            and (city is None or city.id == user.city_id))
+
+
+def audit_condition(user: User | None):
+    """SQL condition on AuditEvent for the events `user` may see (the rule above)."""
+    import sqlalchemy as sa
+
+    from ..audit.models import AuditEvent
+
+    if not is_member(user):
+        return sa.false()
+    if user.is_admin:
+        return sa.true()
+    if user.role != "city_admin" or user.city_id is None:
+        return sa.false()
+    return sa.or_(AuditEvent.city_id == user.city_id, AuditEvent.other_city_id == user.city_id)
