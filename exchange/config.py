@@ -1,14 +1,22 @@
 """Configuration defaults; secrets only ever come from instance/ or the environment."""
+import logging
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 #: Environment variables that override the instance configuration, by config key.
 ENVIRONMENT_KEYS = {
     "SQLALCHEMY_DATABASE_URI": "EXCHANGE_DATABASE_URL",
     "SECRET_KEY": "EXCHANGE_SECRET_KEY",
     "INDEX_DIR": "EXCHANGE_INDEX_DIR",
+    "PUBLIC_URL": "EXCHANGE_PUBLIC_URL",
 }
+
+#: Links in e-mails point here when PUBLIC_URL is not set (`flask run`'s address).
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:5000"
+
+log = logging.getLogger(__name__)
 
 
 class DefaultConfig:
@@ -29,7 +37,8 @@ class DefaultConfig:
     SMTP_USER = None
     SMTP_PASSWORD = None
     SMTP_STARTTLS = False
-    #: Base URL for links in e-mails sent outside a request (e.g. "https://exchange.example").
+    #: The address users open (e.g. "https://exchange.stadt.example"): the only base of
+    #: links in e-mails, never the request's Host header. Unset: DEVELOPMENT_PUBLIC_URL.
     PUBLIC_URL = None
     #: Writer processes for a full `search reindex` (2 uses both cores of a 2-core host).
     SEARCH_WRITER_PROCS = 1
@@ -86,5 +95,28 @@ def apply_layers(app, config=None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # Dead connections (database restart, pg_terminate_backend) are replaced on checkout,
+    # also when instance/config.py sets other engine options.
+    options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    app.config["PUBLIC_URL"] = public_url(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+
+
+def public_url(config) -> str:
+    """PUBLIC_URL checked and without a trailing slash; the development address (with a
+    warning outside debug and testing) when it is not set."""
+    url = (config.get("PUBLIC_URL") or "").strip()
+    if not url:
+        if not (config.get("DEBUG") or config.get("TESTING")):
+            log.warning("EXCHANGE_PUBLIC_URL (PUBLIC_URL) is not set: links in e-mails "
+                        "point to %s", DEVELOPMENT_PUBLIC_URL)
+        return DEVELOPMENT_PUBLIC_URL
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment:
+        raise ValueError(f"PUBLIC_URL must be an http(s) address such as "
+                         f"https://exchange.stadt.example, not {url!r}")
+    return url.rstrip("/")
