@@ -165,14 +165,25 @@ def auth(client):
     return AuthActions(client)
 
 
+def session_login(client, user):
+    """Log `client` in as `user` without the login form: a real stored login (as the form
+    makes it) and Flask-Login's keys in the client's session cookie."""
+    from exchange.auth.sessions import SESSION_KEY, open_login
+
+    key = open_login(user)
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+        session[SESSION_KEY] = key
+    return client
+
+
 @pytest.fixture
 def login(client):
-    """Log the test client in as `user` through Flask-Login's session keys (no login form)."""
+    """Log the test client in as `user` (no login form): login(user)."""
     def log_in(user):
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
-        return client
+        return session_login(client, user)
 
     return log_in
 

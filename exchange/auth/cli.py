@@ -1,4 +1,5 @@
-"""Operator commands: `users create|list|set-password` and `tokens create|revoke|list`."""
+"""Operator commands: `users create|list|set-password|deactivate|reactivate` and
+`tokens create|revoke|list`."""
 import sys
 
 import click
@@ -10,8 +11,9 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from .models import ROLES, ApiToken, User
-from .services import (MIN_PASSWORD_LENGTH, create_token, create_user, find_user_by_email,
-                       normalise_email, revoke_token, set_password)
+from .services import (MIN_PASSWORD_LENGTH, change_password, create_token, create_user,
+                       deactivate_user, find_user_by_email, normalise_email, reactivate_user,
+                       revoke_token)
 
 users = AppGroup("users", help="Benutzerkonten verwalten.")
 tokens = AppGroup("tokens", help="Persönliche API-Tokens verwalten.")
@@ -98,16 +100,40 @@ def create_user_command(email, city_slug, role, admin, password_stdin, display_n
 @users.command("set-password")
 @click.argument("email")
 def set_password_command(email):
-    """Set a user's password, read as one line from standard input."""
+    """Set a user's password, read as one line from standard input; all their sessions end."""
     user = _user(email)
-    set_password(user, _read_password())
+    change_password(user, _read_password())
     db.session.commit()
     click.echo(_("Passwort für %(email)s gesetzt.", email=user.email))
 
 
+@users.command("deactivate")
+@click.argument("email")
+def deactivate_user_command(email):
+    """Deactivate a user: their sessions end now; login and API tokens are refused."""
+    user = _user(email)
+    if user.deactivated_at is not None:
+        raise click.ClickException(_("%(email)s ist bereits deaktiviert.", email=user.email))
+    deactivate_user(user)
+    db.session.commit()
+    click.echo(_("%(email)s ist deaktiviert; alle Sitzungen sind beendet.", email=user.email))
+
+
+@users.command("reactivate")
+@click.argument("email")
+def reactivate_user_command(email):
+    """Reactivate a deactivated user."""
+    user = _user(email)
+    if user.deactivated_at is None:
+        raise click.ClickException(_("%(email)s ist nicht deaktiviert.", email=user.email))
+    reactivate_user(user)
+    db.session.commit()
+    click.echo(_("%(email)s ist wieder aktiv.", email=user.email))
+
+
 @users.command("list")
 def list_users_command():
-    """List all users: e-mail, city, role, admin flag, approval."""
+    """List all users: e-mail, city, role, admin flag, approval, deactivation."""
     rows = db.session.scalars(sa.select(User).order_by(User.email)).all()
     for user in rows:
         flags = []
@@ -115,6 +141,8 @@ def list_users_command():
             flags.append("admin")
         if not user.is_approved:
             flags.append(_("wartet auf Freigabe"))
+        if user.deactivated_at is not None:
+            flags.append(_("deaktiviert"))
         if not user.password_hash:
             flags.append(_("kein Passwort"))
         city = user.city.slug if user.city else "-"

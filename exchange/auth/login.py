@@ -1,17 +1,29 @@
-"""Flask-Login wiring: session users and `Authorization: Bearer` tokens."""
-from flask import g
+"""Flask-Login wiring: session users (checked against their stored login on every
+request) and `Authorization: Bearer` tokens; starting and ending a session."""
+from flask import g, session
+from flask_login import login_user, logout_user
 
 from ..extensions import db, login_manager
+from ..util import parse_id
 from .models import User
 from .services import user_for_token
+from .sessions import SESSION_KEY, close_login, open_login, user_for_login
+
+#: Flask-Login's keys in the session cookie, dropped when their login is gone.
+LOGIN_KEYS = ("_user_id", "_fresh", "_id", SESSION_KEY)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Session login: the user id stored in the signed session cookie."""
-    if not user_id.isdigit():
-        return None
-    return db.session.get(User, int(user_id))
+    """Session login: the user id and login key in the signed session cookie, valid
+    only while their row in login_sessions exists (no logout, password change or
+    deactivation since)."""
+    user_id = parse_id(user_id)
+    user = user_for_login(user_id, session.get(SESSION_KEY)) if user_id else None
+    if user is None:
+        for key in LOGIN_KEYS:  # a stale cookie: forget it instead of asking again
+            session.pop(key, None)
+    return user
 
 
 @login_manager.request_loader
@@ -27,3 +39,38 @@ def load_user_from_token(request) -> User | None:
         if db.session.dirty:  # the token's use, recorded at most once a minute
             db.session.commit()
     return user
+
+
+def _fresh_session() -> None:
+    """Empty the session cookie but for the chosen language. This also drops the CSRF
+    token, so a token from before a login or logout is refused after it."""
+    language = session.get("lang")
+    session.clear()
+    g.pop("csrf_token", None)  # Flask-WTF's per-request copy of the signed token
+    if language:
+        session["lang"] = language
+
+
+def start_session(user: User) -> None:
+    """Log `user` in in this browser: a new stored login, a fresh cookie; commits."""
+    _fresh_session()
+    key = open_login(user)
+    db.session.commit()
+    login_user(user)
+    session[SESSION_KEY] = key
+    if user.locale:
+        session["lang"] = user.locale
+
+
+def end_session() -> None:
+    """Log out: the stored login is deleted (every copy of the cookie stops working),
+    the cookie emptied; commits."""
+    close_login(session.get(SESSION_KEY))
+    db.session.commit()
+    logout_user()
+    _fresh_session()
+
+
+def current_login_key() -> str | None:
+    """The clear key of this browser's login (kept when the password changes)."""
+    return session.get(SESSION_KEY)

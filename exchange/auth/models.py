@@ -1,4 +1,4 @@
-"""Users and their personal API tokens."""
+"""Users, their logins (one row per browser session) and their personal API tokens."""
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -29,17 +29,37 @@ class User(UserMixin, db.Model):
     is_approved: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(sa.String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when an admin deactivates the account: no login, no session, no API token
+    #: until it is reactivated (services.deactivate_user / reactivate_user).
+    deactivated_at: Mapped[datetime | None]
 
     city = relationship("City", back_populates="users")
     tokens = relationship("ApiToken", back_populates="user", cascade="all, delete-orphan")
+    logins = relationship("LoginSession", back_populates="user", cascade="all, delete-orphan")
 
     @property
     def is_active(self) -> bool:
-        """Only approved users may log in."""
-        return self.is_approved
+        """Approved users who are not deactivated may log in (Flask-Login asks this)."""
+        return self.is_approved and self.deactivated_at is None
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class LoginSession(db.Model):
+    """One login in one browser. The signed session cookie carries a random key whose
+    SHA-256 is stored here and checked on every request, so deleting the row (logout,
+    password change, deactivation) ends the session in every copy of that cookie."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user = relationship("User", back_populates="logins")
 
 
 class ApiToken(db.Model):

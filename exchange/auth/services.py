@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..util import utcnow
 from .models import ROLES, ApiToken, User
+from .sessions import close_logins
 
 #: Tokens start with this marker so they are easy to recognise in leaked text.
 TOKEN_PREFIX = "cx_"
@@ -37,6 +38,26 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = generate_password_hash(
         password, method=current_app.config["PASSWORD_HASH_METHOD"]
     )
+
+
+def change_password(user: User, password: str, keep_login: str | None = None) -> None:
+    """Set a new password and end every other session of the user: all of them (an
+    operator's reset) or all but the login `keep_login` (the user's own browser)."""
+    set_password(user, password)
+    close_logins(user, keep=keep_login)
+
+
+def deactivate_user(user: User) -> None:
+    """Deactivate an account: its sessions end at once, logins and its API tokens are
+    refused until reactivate_user(); what the user wrote stays as it is."""
+    if user.deactivated_at is None:
+        user.deactivated_at = utcnow()
+    close_logins(user)
+
+
+def reactivate_user(user: User) -> None:
+    """Let a deactivated user log in again (their unrevoked tokens work again too)."""
+    user.deactivated_at = None
 
 
 def check_password(user: User, password: str) -> bool:

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from ..core.hooks import slot
 from ..extensions import db
@@ -13,9 +13,11 @@ from ..util import safe_next
 from . import permissions
 from .forms import (ROLE_LABELS, ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm,
                     RoleForm, TokenForm)
+from .login import current_login_key, end_session, start_session
 from .models import ApiToken, User
-from .services import (AccountError, authenticate, check_password, create_token, create_user,
-                       normalise_email, revoke_token, set_password)
+from .services import AccountError, authenticate, check_password, create_token, create_user
+from .services import change_password as change_password_service
+from .services import normalise_email, revoke_token
 from .throttle import login_throttle
 
 bp = Blueprint("auth", __name__)
@@ -64,10 +66,11 @@ def login():
         if not user.is_approved:
             form.form_errors.append(_("Ihr Konto wartet noch auf die Freigabe durch den "
                                       "Admin Ihrer Stadt."))
+        elif not user.is_active:
+            form.form_errors.append(_("Ihr Konto ist deaktiviert. Bitte wenden Sie sich an "
+                                      "den Admin Ihrer Stadt."))
         else:
-            login_user(user)
-            if user.locale:
-                session["lang"] = user.locale
+            start_session(user)
             return redirect(safe_next(form.next.data, url_for("core.index")))
     return render_template("auth/login.html", form=form)
 
@@ -85,8 +88,9 @@ def _lockout_message(until, now) -> str:
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out (POST only, so a link or image on another site cannot do it)."""
-    logout_user()
+    """Log out (POST only, so a link or image on another site cannot do it). The login
+    is deleted on the server, so a copy of the session cookie stops working too."""
+    end_session()
     flash(_("Sie sind abgemeldet."), "info")
     return redirect(url_for("auth.login"))
 
@@ -174,14 +178,16 @@ def profile():
 @bp.route("/profil/passwort", methods=["POST"])
 @login_required
 def change_password():
-    """Change the password after checking the current one."""
+    """Change the password after checking the current one; every other session of the
+    user ends (this browser stays logged in), API tokens stay valid."""
     form = PasswordForm()
     if form.validate_on_submit():
         if not check_password(current_user, form.current_password.data):
             form.current_password.errors.append(_("Das aktuelle Passwort ist falsch."))
         else:
             try:
-                set_password(current_user, form.new_password.data)
+                change_password_service(current_user, form.new_password.data,
+                                        keep_login=current_login_key())
             except AccountError:
                 form.new_password.errors.append(_("Dieses Passwort ist zu kurz."))
             else:

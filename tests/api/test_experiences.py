@@ -2,6 +2,8 @@
 import pytest
 import sqlalchemy as sa
 
+from conftest import session_login
+
 from exchange.extensions import db
 from exchange.search.models import IndexTask
 from exchange.wiki import services
@@ -51,8 +53,7 @@ def test_create_returns_201_location_and_representation(api, anna, topics):
 
 def test_session_login_works_for_reading(client, anna, make_experience):
     experience = make_experience(anna)
-    with client.session_transaction() as session:
-        session["_user_id"] = str(anna.id)
+    session_login(client, anna)
     response = client.get(f"/api/v1/experiences/{experience.slug}")
     assert response.status_code == 200 and response.json["title"] == experience.title
 
@@ -197,8 +198,7 @@ def test_moving_to_another_city_or_slug_is_refused(api, anna, muenchen, make_exp
 
 
 def test_session_writes_must_be_json(client, anna):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(anna.id)
+    session_login(client, anna)
     response = client.post("/api/v1/experiences", data={"title": "T"})
     assert response.status_code == 415
     response = client.post("/api/v1/experiences", json={"title": "Per Sitzung"})

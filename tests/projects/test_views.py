@@ -3,6 +3,8 @@ import re
 
 import sqlalchemy as sa
 
+from conftest import session_login
+
 from exchange.extensions import db
 from exchange.projects import services
 from exchange.projects.models import Notification, Project, ProjectComment, ProjectEvent
@@ -321,10 +323,7 @@ def test_forms_need_the_csrf_token(app_config, proposal, cdo_muenchen):
     from exchange import create_app
 
     app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(cdo_muenchen.id)
-        session["_fresh"] = True
+    client = session_login(app.test_client(), cdo_muenchen)
     response = client.post(f"/projekte/{proposal.id}/antwort", data={"accept": "1"})
     assert response.status_code == 400
     db.session.expire_all()

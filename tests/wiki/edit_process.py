@@ -32,9 +32,17 @@ def main():
     headers = {"Authorization": f"Bearer {task['token']}"}
     api_url = f"/api/v1/experiences/{task['slug']}"
     if task["via"] == "form":
+        from exchange.auth.models import User
+        from exchange.auth.sessions import SESSION_KEY, open_login
+        from exchange.extensions import db
+
+        with app.app_context():  # a stored login, as the login form makes it
+            key = open_login(db.session.get(User, task["user_id"]))
+            db.session.commit()
         with client.session_transaction() as session:
             session["_user_id"] = str(task["user_id"])
             session["_fresh"] = True
+            session[SESSION_KEY] = key
     print("ready", flush=True)
     sys.stdin.readline()
 

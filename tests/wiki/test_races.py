@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 from flask import g
 
+from conftest import session_login
+
 from exchange.extensions import db
 from exchange.wiki import services
 from exchange.wiki.models import Experience, Revision
@@ -26,10 +28,7 @@ def logged_in_client(app, client):
     def make(user):
         other = app.test_client()
         g.pop("_login_user", None)
-        with other.session_transaction() as session:
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
-        return other
+        return session_login(other, user)
 
     return make
 

@@ -4,6 +4,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from conftest import session_login
+
 from exchange.extensions import db
 from exchange.wiki import services
 from exchange.wiki.models import Experience
@@ -302,9 +304,7 @@ def test_csrf_protects_wiki_forms(app_config, anna, make_experience):
     experience = make_experience(anna)
     app_config["WTF_CSRF_ENABLED"] = True
     csrf_app = create_app(app_config)
-    client = csrf_app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(anna.id)
+    client = session_login(csrf_app.test_client(), anna)
     with csrf_app.app_context():
         response = client.post(f"/erfahrungen/{experience.slug}/loeschen")
         assert response.status_code == 400
