@@ -138,7 +138,7 @@ def _visit(obj, kind, changes):
 
 #: User attributes whose change is an event of its own: field -> action.
 USER_EVENTS = {"role": "user.role_changed", "is_approved": "user.approval_changed",
-               "is_admin": "user.admin_changed", "is_active": "user.activation_changed",
+               "is_admin": "user.admin_changed", "deactivated_at": "user.activation_changed",
                "city_id": "user.city_changed"}
 
 

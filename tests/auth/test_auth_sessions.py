@@ -234,3 +234,15 @@ def test_deleting_a_user_deletes_their_logins(anna, make_user, stuttgart):
     db.session.delete(pending)
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count(LoginSession.id))) == 0
+
+
+def test_deactivation_and_reactivation_are_audited(runner, anna):
+    from exchange.audit.models import AuditEvent
+
+    runner.invoke(args=["users", "deactivate", anna.email])
+    runner.invoke(args=["users", "reactivate", anna.email])
+    events = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "user.activation_changed").order_by(AuditEvent.id)).all()
+    assert [event.object_id for event in events] == [anna.id, anna.id]
+    assert events[0].changes["deactivated_at"][0] is None
+    assert events[1].changes["deactivated_at"][1] is None
