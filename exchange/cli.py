@@ -1,8 +1,11 @@
-"""Command line: flask --app exchange seed-demo | export | import | topics seed | domain groups."""
+"""Command line: flask --app exchange seed-demo | export | import | topics seed | worker |
+domain groups."""
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
+
+from .worker import POLL_INTERVAL
 
 
 def register(app: Flask) -> None:
@@ -13,6 +16,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(export_command)
     app.cli.add_command(import_command)
     app.cli.add_command(topics_group)
+    app.cli.add_command(worker_command)
     for domain in DOMAINS:
         module = import_domain_module(domain, "cli")
         if module is not None:
@@ -76,3 +80,22 @@ def seed_topics():
     created = seed_taxonomy()
     db.session.commit()
     click.echo(_("%(count)s Themen neu angelegt.", count=created))
+
+
+@click.command("worker")
+@click.option("--interval", default=POLL_INTERVAL, show_default=True, type=float,
+              help="Seconds between polls of the search and mail outboxes.")
+@click.option("--once", is_flag=True, help="One round of each part, then exit.")
+@with_appcontext
+def worker_command(interval, once):
+    """Background worker: search index (outbox, rebuilds) and sending mail; stops cleanly
+    on SIGTERM/SIGINT after the round under way."""
+    import logging
+
+    from .worker import Worker
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker = Worker(interval)
+    worker.install_signal_handlers()
+    worker.run(rounds=1 if once else None)

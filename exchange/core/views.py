@@ -32,9 +32,10 @@ def health():
 
     `status` is "degraded" when search lags or cannot be updated: index damaged or
     unavailable, index folder read-only or full, outbox lag, a dead, stuck or failing
-    worker (details under `search`). A load balancer keeps the server on "degraded";
-    monitoring alerts on it.
+    worker (details under `search`); or when mail waits too long (under `mail`). A load
+    balancer keeps the server on "degraded"; monitoring alerts on it.
     """
+    from ..projects.mail import health as mail_health
     from ..search.worker import health as search_health
 
     try:
@@ -48,4 +49,11 @@ def health():
     except SQLAlchemyError as error:
         current_app.logger.error("health check: search state unreadable: %s", error)
         search = {"status": "degraded", "error": "search state unreadable"}
-    return jsonify(status=search.pop("status"), database="ok", search=search)
+    try:
+        mail = mail_health()
+    except SQLAlchemyError as error:
+        current_app.logger.error("health check: mail queue unreadable: %s", error)
+        mail = {"status": "degraded", "error": "mail queue unreadable"}
+    states = (search.pop("status"), mail.pop("status"))
+    return jsonify(status="degraded" if "degraded" in states else "ok", database="ok",
+                   search=search, mail=mail)

@@ -5,8 +5,10 @@ exchange.auth.permissions) and the state machine (in .states), flushes and never
 commits. Refusals raise ProjectError (422), ProjectConflict (409) or
 ProjectPermissionError (403) before anything is changed.
 """
+from urllib.parse import urlsplit, urlunsplit
+
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import force_locale, gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -119,18 +121,25 @@ def project_link(project: Project) -> str:
 # --- notifications -------------------------------------------------------------------
 
 def _absolute(link: str) -> str:
-    """An absolute URL for e-mails: from the request, else PUBLIC_URL from the config."""
-    if link.startswith(("http://", "https://")):
-        return link
-    if has_request_context():
-        base = request.url_root
-    else:
-        base = current_app.config.get("PUBLIC_URL", "")
-    return base.rstrip("/") + link if base else link
+    """An absolute URL for e-mails: the path of `link` on the configured PUBLIC_URL.
+
+    Never the request's Host header (anyone can send one: a registration with
+    `Host: evil.example` would mail city admins a link there), and never another host
+    that `link` names; the worker, without any request, builds the same links. A
+    PUBLIC_URL with a path (the app served under a prefix) is not repeated when `link`
+    already starts with it (url_for() in a request includes the prefix).
+    """
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    parts = urlsplit(link)
+    path = "/" + parts.path.lstrip("/")
+    prefix = urlsplit(base).path
+    if prefix and (path == prefix or path.startswith(prefix + "/")):
+        path = path[len(prefix):] or "/"
+    return base + urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
 def notify(user: User, kind: str, title: str, link: str, body: str = "") -> Notification:
-    """Put a notification into `user`'s inbox and queue an e-mail sent after commit."""
+    """Put a notification into `user`'s inbox and an e-mail into the outbox (same transaction)."""
     notification = Notification(user=user, kind=kind, title=title[:MAX_TITLE], link=link,
                                 body=body)
     db.session.add(notification)

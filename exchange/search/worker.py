@@ -1,11 +1,12 @@
 """The index worker: applies the outbox, rebuilds on request, survives errors, reports.
 
-`flask --app exchange search apply --loop` runs `run()`. Each round it rebuilds the
-index when one was requested (a web process found it missing or damaged) or is
-unreadable, then applies the outbox. A round that fails is logged with its traceback
-and retried after a pause that doubles up to MAX_BACKOFF; the worker itself only
-ends on a signal. It reports every round in `worker_heartbeats`, which `search status`
-and the health check read (`report()`).
+`flask --app exchange search apply --loop` runs `run()`; `flask --app exchange worker`
+(exchange/worker.py) runs the same rounds (`IndexRounds`) and sends mail in one loop.
+Each round rebuilds the index when one was requested (a web process found it missing
+or damaged) or is unreadable, then applies the outbox. A round that fails is logged
+with its traceback and retried after a pause that doubles up to MAX_BACKOFF; the
+worker itself only ends on a signal. It reports every round in `worker_heartbeats`,
+which `search status` and the health check read (`report()`).
 
 Web requests never rebuild inside the request. They call `request_rebuild()`, which
 records the request and, when no worker reports (the embedded default runs none),
@@ -55,35 +56,55 @@ INDEX_MIN_FREE_BYTES = 64 * 1024 * 1024
 
 # --- the loop -------------------------------------------------------------------------------
 
+class IndexRounds:
+    """The index worker's rounds with their back-off; driven by run() and by the combined
+    worker (exchange/worker.py), which interleaves them with sending mail."""
+
+    def __init__(self, interval: float):
+        self.interval = min(interval, MAX_BACKOFF)
+        self.failures = 0
+        self.verify_first = True
+
+    def start(self) -> None:
+        """Report the worker as started (its heartbeat row)."""
+        _beat(activity="idle", started=True)
+
+    def step(self) -> float:
+        """One round that never raises; returns the pause before the next one."""
+        try:
+            applied = run_round(verify=self.verify_first)
+            self.verify_first = False
+        except Exception as error:  # the worker must outlive any single failure
+            self.failures += 1
+            pause = min(self.interval * 2 ** self.failures, MAX_BACKOFF)
+            log.exception("search worker round failed (%d in a row); next try in %.0f s",
+                          self.failures, pause)
+            _beat(activity="idle", error=error, failures=self.failures)
+            return pause
+        self.failures = 0
+        if applied:
+            log.info("search worker applied %d outbox rows", applied)
+        _beat(activity="idle", ok=True)
+        return self.interval
+
+    def stop(self) -> None:
+        """Report the worker as stopped."""
+        _beat(activity="stopped")
+
+
 def run(interval: float, rounds: int | None = None, sleep=time.sleep) -> None:
     """Run worker rounds forever (or `rounds` times); never ends on an exception."""
-    interval = min(interval, MAX_BACKOFF)
-    _beat(activity="idle", started=True)
-    failures = 0
+    worker = IndexRounds(interval)
+    worker.start()
     done = 0
-    verify_first = True
     try:
         while rounds is None or done < rounds:
             done += 1
-            try:
-                applied = run_round(verify=verify_first)
-                verify_first = False
-            except Exception as error:  # the worker must outlive any single failure
-                failures += 1
-                pause = min(interval * 2 ** failures, MAX_BACKOFF)
-                log.exception("search worker round failed (%d in a row); next try in %.0f s",
-                              failures, pause)
-                _beat(activity="idle", error=error, failures=failures)
-            else:
-                failures = 0
-                pause = interval
-                if applied:
-                    log.info("search worker applied %d outbox rows", applied)
-                _beat(activity="idle", ok=True)
+            pause = worker.step()
             if rounds is None or done < rounds:
                 sleep(pause)
     finally:
-        _beat(activity="stopped")
+        worker.stop()
 
 
 def run_round(verify: bool = False) -> int:

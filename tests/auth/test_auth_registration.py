@@ -190,6 +190,9 @@ def test_registration_and_approval_notify(client, auth, app, stuttgart, cdo_stut
     assert [(n.user, n.kind, n.link) for n in notes] == [
         (cdo_stuttgart, "registration", "/freigaben")]
     assert "Lena Vogel (lena@stuttgart.example) möchte" in notes[0].title
+    from exchange.projects.mail import send_due
+
+    send_due()  # the worker's mail round
     assert "To: cdo@stuttgart.example" in Path(app.config["MAIL_LOG"]).read_text()
 
     lena = _user("lena@stuttgart.example")

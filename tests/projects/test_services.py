@@ -245,10 +245,13 @@ def test_mark_read_and_unread_count(proposal, cdo_muenchen, cdo_stuttgart):
 def test_mail_log_gets_german_invitation_after_commit(app, cdo_stuttgart, cdo_muenchen, muenchen):
     from pathlib import Path
 
+    from exchange.projects.mail import send_due
+
     log = Path(app.config["MAIL_LOG"])
     services.propose_project(cdo_stuttgart, "Digitalisierungslotsen teilen", "", [], [muenchen])
-    assert not log.exists()  # nothing leaves before the commit
     db.session.commit()
+    assert not log.exists()  # nothing leaves in the request: the worker sends it
+    assert send_due() == {"sent": 1, "failed": 0}
     text = log.read_text(encoding="utf-8")
     assert "To: cdo@muenchen.example" in text
     assert ("Subject: [City Exchange] Einladung zum gemeinsamen Projekt "
@@ -261,19 +264,25 @@ def test_mail_log_gets_german_invitation_after_commit(app, cdo_stuttgart, cdo_mu
 def test_rolled_back_proposal_sends_no_mail(app, cdo_stuttgart, muenchen):
     from pathlib import Path
 
+    from exchange.projects.mail import send_due
+
     services.propose_project(cdo_stuttgart, "Wird verworfen", "", [], [muenchen])
     db.session.rollback()
     db.session.commit()
+    assert send_due() == {"sent": 0, "failed": 0}
     assert not Path(app.config["MAIL_LOG"]).exists()
 
 
 def test_broken_mail_backend_is_logged_not_raised(app, proposal, cdo_muenchen, caplog):
     app.config["MAIL_BACKEND"] = "smtp"
     app.config["SMTP_HOST"], app.config["SMTP_PORT"] = "127.0.0.1", 9  # nothing listens
+    from exchange.projects.mail import send_due
+
     services.respond(cdo_muenchen, proposal, True)
     db.session.commit()  # must not raise
     assert proposal.state == "active"
-    assert "mail: sending to cdo@stuttgart.example failed" in caplog.text
+    assert send_due()["failed"] >= 1  # the worker's round: recorded and retried later
+    assert "failed (attempt 1)" in caplog.text
 
 
 def test_completion_and_withdrawal_tell_the_other_participants(proposal, cdo_stuttgart,
