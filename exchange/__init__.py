@@ -5,13 +5,19 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, jsonify, render_template, request, session
+from urllib.parse import unquote, urlsplit
+
+from flask import (Flask, current_app, flash, has_request_context, jsonify, redirect,
+                   render_template, request, session, url_for)
 from flask_babel import get_locale, lazy_gettext
+from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest, HTTPException, SecurityError
 
 from .config import apply_layers
 from .extensions import babel, csrf, db, login_manager, migrate
+from .util import safe_next
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,8 +161,60 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+#: Flask-WTF's reasons for refusing a form that a person's own browser runs into: the
+#: form was open longer than WTF_CSRF_TIME_LIMIT, or the session changed since it was
+#: loaded (a login or logout, also in another tab, starts a fresh session and token).
+CSRF_EXPIRED = "The CSRF token has expired."
+CSRF_SESSION_CHANGED = ("The CSRF session token is missing.", "The CSRF tokens do not match.")
+
+
+def refused_form(error: CSRFError):
+    """A form refused by the CSRF check. A stale form (expired, or from before a login or
+    logout) is a person's: they are sent back to the page with the form and a message
+    (nothing was changed). A form without a valid token at all is a forgery or a broken
+    client: 400 with the message, as JSON for API clients."""
+    stale = True
+    if error.description == CSRF_EXPIRED:
+        message = _("Das Formular war zu lange geöffnet und ist aus Sicherheitsgründen "
+                    "abgelaufen; Ihre Eingaben wurden nicht gespeichert. Bitte senden Sie "
+                    "es noch einmal ab.")
+    elif error.description in CSRF_SESSION_CHANGED:
+        message = _("Sie haben sich an- oder abgemeldet, seit das Formular geladen wurde; "
+                    "Ihre Eingaben wurden nicht gespeichert. Bitte senden Sie es noch "
+                    "einmal ab.")
+    else:
+        stale = False
+        message = _("Das Formular konnte nicht überprüft werden (CSRF-Schutz: das "
+                    "Sicherheitsmerkmal fehlt oder ist ungültig). Bitte laden Sie die Seite "
+                    "neu und senden Sie das Formular noch einmal ab.")
+    if wants_json():
+        return jsonify(error={"status": 400, "name": "Bad Request", "message": message}), 400
+    if not stale:
+        return render_template("errors.html", error=BadRequest(message)), 400
+    flash(message, "error")
+    return redirect(form_page(), code=303)
+
+
+def form_page() -> str:
+    """The page a refused form was on: the referrer, else the form's own URL, if it is a
+    page of ours that answers GET; else the dashboard."""
+    adapter = current_app.create_url_adapter(request)
+    for candidate in (request.referrer, request.full_path):
+        path = safe_next(candidate, None)
+        if path is None:
+            continue
+        try:
+            adapter.match(unquote(urlsplit(path).path), method="GET")
+        except HTTPException:  # not found, POST only, or a redirect
+            continue
+        return path
+    return url_for("core.index")
+
+
 def configure_errors(app: Flask) -> None:
     """HTML error pages for people, JSON errors for API clients."""
+
+    app.register_error_handler(CSRFError, refused_form)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -164,6 +222,10 @@ def configure_errors(app: Flask) -> None:
             response = jsonify(error={"status": error.code, "name": error.name,
                                       "message": error.description})
             return response, error.code
+        if isinstance(error, SecurityError):
+            # A Host header not in TRUSTED_HOSTS: no URL can be built for it, so no page.
+            return (_("Diese Adresse bedient der Server nicht (Host nicht vertrauenswürdig)."),
+                    error.code, {"Content-Type": "text/plain; charset=utf-8"})
         return render_template("errors.html", error=error), error.code
 
     @app.errorhandler(Exception)

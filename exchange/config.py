@@ -23,7 +23,9 @@ class DefaultConfig:
     """Safe defaults for development: everything lives under the instance folder."""
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    WTF_CSRF_TIME_LIMIT = None
+    #: Seconds a form's CSRF token stays valid after the page was shown (8 hours: a
+    #: working day on one form); an expired form is shown again with a message.
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
     BABEL_DEFAULT_LOCALE = "de"
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
     LANGUAGES = ("de", "en")
@@ -57,6 +59,63 @@ class DefaultConfig:
                                "form-action 'self'; frame-ancestors 'none'")
     #: Full URLs only within the site (the language switch returns to the referrer).
     REFERRER_POLICY = "strict-origin-when-cross-origin"
+    #: Cookies only over HTTPS: on in ProductionConfig; off here so `flask run` on
+    #: http://127.0.0.1 can log in. EXCHANGE_SESSION_COOKIE_SECURE=1/0 overrides both.
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: Host names the site answers to (Flask: "exchange.stadt.example", or
+    #: ".stadt.example" for all subdomains); a request naming another host in its Host
+    #: header is refused with 400. None: any host. EXCHANGE_TRUSTED_HOSTS="a,b".
+    TRUSTED_HOSTS = None
+
+
+class ProductionConfig(DefaultConfig):
+    """Behind the TLS reverse proxy (docs/OPERATIONS.md): cookies only over HTTPS."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+#: Configurations by name, chosen with EXCHANGE_CONFIG (or "CONFIG" in the mapping given
+#: to create_app); "development" when neither names one.
+CONFIGURATIONS = {"development": DefaultConfig, "production": ProductionConfig}
+
+
+def configuration(config: dict | None):
+    """The defaults class named by `config["CONFIG"]` or EXCHANGE_CONFIG."""
+    name = ((config or {}).get("CONFIG") or os.environ.get("EXCHANGE_CONFIG")
+            or "development").strip().lower()
+    if name not in CONFIGURATIONS:
+        raise ValueError(f"EXCHANGE_CONFIG must be one of {', '.join(CONFIGURATIONS)}, "
+                         f"not {name!r}")
+    return CONFIGURATIONS[name]
+
+
+def flag(value: str) -> bool:
+    """An on/off environment value: 1/true/yes/on or 0/false/no/off."""
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected 1/0, true/false, yes/no or on/off, not {value!r}")
+
+
+def apply_security_environment(app) -> None:
+    """EXCHANGE_SESSION_COOKIE_SECURE and EXCHANGE_TRUSTED_HOSTS, parsed."""
+    secure = os.environ.get("EXCHANGE_SESSION_COOKIE_SECURE", "").strip()
+    if secure:
+        try:
+            app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = \
+                flag(secure)
+        except ValueError as error:
+            raise ValueError(f"EXCHANGE_SESSION_COOKIE_SECURE: {error}") from None
+    hosts = os.environ.get("EXCHANGE_TRUSTED_HOSTS", "").strip()
+    if hosts:
+        app.config["TRUSTED_HOSTS"] = [host.strip() for host in hosts.split(",")
+                                       if host.strip()]
 
 
 def normalise_database_url(url: str) -> str:
@@ -80,12 +139,14 @@ def instance_secret_key(instance_path: str) -> str:
 
 
 def apply_layers(app, config=None) -> None:
-    """Load defaults, then instance/config.py, then the environment, then `config`."""
-    app.config.from_object(DefaultConfig)
+    """Load defaults (development or production), then instance/config.py, then the
+    environment, then `config`."""
+    app.config.from_object(configuration(config))
     app.config.from_pyfile("config.py", silent=True)
     for key, variable in ENVIRONMENT_KEYS.items():
         if os.environ.get(variable):
             app.config[key] = os.environ[variable]
+    apply_security_environment(app)
     if config:
         app.config.update(config)
     instance = Path(app.instance_path)

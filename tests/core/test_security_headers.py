@@ -237,3 +237,121 @@ def test_script_file_is_served_as_javascript(client):
     response.close()
     for attribute in ("data-autosubmit", "data-confirm", "data-print"):
         assert attribute in text
+
+
+# --- cookies and configurations -------------------------------------------------------
+
+def session_cookie_header(app, response) -> str:
+    """The Set-Cookie header of the session cookie in `response`."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    headers = [value for value in response.headers.getlist("Set-Cookie")
+               if value.startswith(f"{name}=")]
+    assert headers, response.headers
+    return headers[-1]
+
+
+def login_response(app, anna):
+    from conftest import PASSWORD
+
+    return app.test_client().post("/login", data={"email": anna.email, "password": PASSWORD})
+
+
+def cookie_flags(header: str) -> set[str]:
+    return {part.strip().split("=")[0].lower() for part in header.split(";")[1:]}
+
+
+def test_session_cookie_is_httponly_and_lax_and_not_secure_in_development(app, anna):
+    header = session_cookie_header(app, login_response(app, anna))
+    assert "httponly" in cookie_flags(header)
+    assert "samesite=lax" in header.lower()
+    assert "secure" not in cookie_flags(header)
+    assert app.config["REMEMBER_COOKIE_SECURE"] is False
+
+
+def test_production_configuration_marks_cookies_secure(app_config, anna, monkeypatch):
+    from exchange import create_app
+
+    monkeypatch.setenv("EXCHANGE_CONFIG", "production")
+    production = create_app(app_config)
+    assert production.config["SESSION_COOKIE_SECURE"] is True
+    assert production.config["REMEMBER_COOKIE_SECURE"] is True
+    with production.app_context():
+        header = session_cookie_header(production, login_response(production, anna))
+    assert {"secure", "httponly"} <= cookie_flags(header)
+    assert "samesite=lax" in header.lower()
+
+
+@pytest.mark.parametrize("configuration, value, secure", [
+    ("production", "0", False), ("production", "off", False),
+    ("development", "1", True), ("development", "yes", True),
+])
+def test_secure_cookie_flag_from_the_environment(app_config, monkeypatch, configuration,
+                                                 value, secure):
+    from exchange import create_app
+
+    monkeypatch.setenv("EXCHANGE_CONFIG", configuration)
+    monkeypatch.setenv("EXCHANGE_SESSION_COOKIE_SECURE", value)
+    app = create_app(app_config)
+    assert app.config["SESSION_COOKIE_SECURE"] is secure
+    assert app.config["REMEMBER_COOKIE_SECURE"] is secure
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("EXCHANGE_CONFIG", "produktion"), ("EXCHANGE_SESSION_COOKIE_SECURE", "vielleicht"),
+])
+def test_misconfiguration_stops_the_start_with_a_clear_error(app_config, monkeypatch,
+                                                              variable, value):
+    from exchange import create_app
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=value):
+        create_app(app_config)
+
+
+def test_the_mapping_can_choose_the_configuration(app_config):
+    from exchange import create_app
+
+    assert create_app({**app_config, "CONFIG": "production"}).config["SESSION_COOKIE_SECURE"]
+
+
+# --- trusted hosts --------------------------------------------------------------------
+
+def test_any_host_is_answered_when_no_trusted_hosts_are_configured(client):
+    assert client.get("/login", base_url="http://evil.example").status_code == 200
+
+
+@pytest.fixture
+def trusting_app(app_config):
+    from exchange import create_app
+
+    return create_app({**app_config, "TRUSTED_HOSTS": ["exchange.stadt.example"]})
+
+
+def test_a_foreign_host_is_refused_with_400(trusting_app):
+    client = trusting_app.test_client()
+    with trusting_app.app_context():
+        response = client.get("/login", base_url="http://evil.example")
+        assert response.status_code == 400
+        assert "Host nicht vertrauenswürdig" in response.get_data(as_text=True)
+        assert_security_headers(response)
+        response = client.get("/api/v1/cities", base_url="http://evil.example")
+        assert response.status_code == 400 and response.is_json
+        assert response.json["error"]["status"] == 400
+        response = client.post("/registrieren", base_url="http://evil.example",
+                               data={"email": "x@evil.example"})
+        assert response.status_code == 400
+        assert client.get("/login", base_url="https://exchange.stadt.example").status_code == 200
+        assert client.get("/login",
+                          base_url="http://exchange.stadt.example:8000").status_code == 200
+
+
+def test_trusted_hosts_from_the_environment(app_config, monkeypatch):
+    from exchange import create_app
+
+    monkeypatch.setenv("EXCHANGE_TRUSTED_HOSTS", " exchange.stadt.example, .stadt.example ,")
+    app = create_app(app_config)
+    assert app.config["TRUSTED_HOSTS"] == ["exchange.stadt.example", ".stadt.example"]
+    client = app.test_client()
+    with app.app_context():
+        assert client.get("/login", base_url="http://www.stadt.example").status_code == 200
+        assert client.get("/login", base_url="http://stadt.example.evil").status_code == 400
