@@ -1,4 +1,4 @@
-"""Operator command: `mail status` (the mail outbox that `flask worker` sends)."""
+"""Operator commands: `mail status | retry` (the mail outbox that `flask worker` sends)."""
 import click
 import sqlalchemy as sa
 from flask import Flask
@@ -6,6 +6,7 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from ..extensions import db
+from ..util import utcnow
 from .mail import MAIL_LAG_ALERT_SECONDS, backlog
 from .models import OutgoingMail
 
@@ -41,3 +42,15 @@ def status_command():
         click.echo(_("Nr. %(id)s an %(to)s (Versuche: %(attempts)s, %(when)s): %(error)s",
                      id=row.id, to=row.recipient, attempts=row.attempts, when=when,
                      error=row.last_error))
+
+
+@mail_cli.command("retry")
+def retry_command():
+    """Send the given-up mails again (after the mail server was fixed): due now, attempts
+    counted afresh."""
+    count = db.session.execute(
+        sa.update(OutgoingMail)
+        .where(OutgoingMail.sent_at.is_(None), OutgoingMail.next_attempt_at.is_(None))
+        .values(next_attempt_at=utcnow(), attempts=0)).rowcount
+    db.session.commit()
+    click.echo(_("%(count)s aufgegebene E-Mails werden erneut gesendet.", count=count))

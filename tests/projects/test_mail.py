@@ -240,6 +240,20 @@ def test_a_mail_is_given_up_after_max_attempts(app, proposal):
     assert mail.backlog(db.session)["given_up"] == 1
 
 
+def test_given_up_mails_are_sent_again_on_request(app, runner, proposal):
+    use_smtp(app, closed_port())
+    (row,) = outbox()
+    row.attempts = mail.MAX_ATTEMPTS - 1
+    db.session.commit()
+    mail.send_due()
+    app.config["MAIL_BACKEND"] = "log"  # the operator fixed the mail server
+    result = runner.invoke(args=["mail", "retry"])
+    assert "1 aufgegebene E-Mails werden erneut gesendet." in result.output
+    assert mail.send_due() == {"sent": 1, "failed": 0}
+    (row,) = outbox()
+    assert row.sent_at is not None and row.attempts == 1
+
+
 def test_every_attempt_of_a_mail_carries_the_same_message_id(app, proposal, smtp_server):
     (row,) = outbox()
     first = mail.message_for(row, app.config)
