@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from ..auth import permissions
@@ -23,6 +24,8 @@ bp = Blueprint("cities", __name__)
 QUERY_MAX = 100
 #: Levels of the topic tree shown open on /themen; deeper levels fold into <details>.
 OPEN_TREE_DEPTH = 2
+#: Name prefix of the per-process caches of the rendered topic tree (one per language).
+TOPIC_TREE_CACHE = "topic_tree"
 #: Cities per page of /staedte (11,000 cities rendered at once were 1.75 MB).
 CITIES_PER_PAGE = 50
 #: Interests shown per stance on a city or topic page; "alle anzeigen" opens the stance.
@@ -239,14 +242,33 @@ def _stance_counts() -> dict[int, dict[str, int]]:
 @bp.route("/themen")
 def topics():
     """The topic tree with counts; top levels open, deeper levels collapsible."""
-    all_topics = db.session.scalars(sa.select(Topic).order_by(Topic.name_de)).all()
-    children: dict[int | None, list[Topic]] = {}
-    for topic in all_topics:
-        children.setdefault(topic.parent_id, []).append(topic)
-    return render_template("cities/topics.html", roots=children.get(None, []),
-                           children=children, counts=_stance_counts(),
-                           open_depth=OPEN_TREE_DEPTH, locale=_locale(),
-                           total=len(all_topics))
+    total, tree = _topic_tree(str(_locale()))
+    return render_template("cities/topics.html", total=total, tree=tree)
+
+
+def _topic_tree(locale: str) -> tuple[int, Markup]:
+    """(number of topics, the tree's HTML) in `locale`, rendered once per process while
+    the taxonomy (names, slugs, parents) and the interests' counts do not change.
+
+    The tree is the same for everyone; rendering its 642 nodes cost ~80 ms per view.
+    """
+    from ..matching.models import MATCHING, TAXONOMY
+    from ..matching.snapshot import cache, current_versions
+
+    versions = current_versions((TAXONOMY, MATCHING))
+    version = (versions[TAXONOMY], versions[MATCHING])
+
+    def build():
+        all_topics = db.session.scalars(sa.select(Topic).order_by(Topic.name_de)).all()
+        children: dict[int | None, list[Topic]] = {}
+        for topic in all_topics:
+            children.setdefault(topic.parent_id, []).append(topic)
+        html = render_template("cities/_topic_tree.html", roots=children.get(None, []),
+                               children=children, counts=_stance_counts(),
+                               open_depth=OPEN_TREE_DEPTH, locale=locale)
+        return version, (len(all_topics), Markup(html))
+
+    return cache(f"{TOPIC_TREE_CACHE}:{locale}").get(version, build)
 
 
 @bp.route("/themen/<slug>")

@@ -27,7 +27,8 @@ from ..util import utcnow
 MATCHING = "matching"
 #: Active joint projects between cities (services._active_topics).
 PARTNERSHIPS = "partnerships"
-#: Topic names and aliases: the search's synonym table (search.services.synonym_table).
+#: Topic names, slugs and aliases: the search's synonym table (search.services
+#: .synonym_table) and, with MATCHING, the rendered topic tree of /themen.
 TAXONOMY = "taxonomy"
 #: Experience kinds that show a city can offer a topic; a visit report records what the
 #: visitors saw elsewhere, so it is no evidence of their own experience.
@@ -50,7 +51,7 @@ WATCHED = {
         "project_topics": {"project_id", "topic_id"},
     },
     TAXONOMY: {
-        "topics": {"name_de", "name_en", "aliases"},
+        "topics": {"name_de", "name_en", "aliases", "slug"},
         "topic_aliases": {"alias", "topic_id", "topic"},
     },
 }

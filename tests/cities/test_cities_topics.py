@@ -43,6 +43,26 @@ def test_topic_tree_with_counts_and_collapsed_deep_levels(
     assert page.count("<details>") == 2  # Themenfeld and Lebenslage have children
 
 
+def test_the_rendered_tree_follows_changes_of_counts_names_and_slugs(
+        client, auth, anna, stuttgart, muenchen, tree):
+    """The tree is rendered once per process and version: every change must show."""
+    auth.login()
+    assert "class=\"counts\"" not in client.get("/themen").get_data(as_text=True)
+    set_interest(None, stuttgart, tree["eakte"], "working_on", 3)
+    db.session.commit()
+    assert "●1" in client.get("/themen").get_data(as_text=True)
+    set_interest(None, muenchen, tree["eakte"], "working_on", 2)
+    db.session.commit()
+    assert "●2" in client.get("/themen").get_data(as_text=True)
+    tree["eakte"].name_de = "Elektronische Akte"
+    db.session.commit()
+    page = client.get("/themen").get_data(as_text=True)
+    assert 'href="/themen/eakte">Elektronische Akte</a>' in page and ">eAkte<" not in page
+    tree["eakte"].slug = "e-akte"
+    db.session.commit()
+    assert 'href="/themen/e-akte">' in client.get("/themen").get_data(as_text=True)
+
+
 def test_topic_tree_in_english_uses_english_names(client, auth, anna, tree):
     auth.login()
     client.get("/lang/en")
