@@ -228,8 +228,14 @@ def configure_errors(app: Flask) -> None:
                     error.code, {"Content-Type": "text/plain; charset=utf-8"})
         return render_template("errors.html", error=error), error.code
 
+    from .core import lost_connection
+
+    lost_connection.install(app)
+
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
+        if lost_connection.is_lost_connection(error):
+            return lost_connection.lost_connection(error)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         if wants_json():

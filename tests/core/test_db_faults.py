@@ -117,3 +117,47 @@ def test_requests_and_the_worker_recover_when_connections_are_terminated(
         assert [part.failures for part in worker.parts] == [0, 0]
     hits = clients[0].get("/api/v1/search?q=Nachtrag").get_json()
     assert [hit["slug"] for hit in hits["results"]] == [slug]
+
+
+@pytest.mark.skipif(not PG_URL, reason="pg_terminate_backend needs PostgreSQL")
+def test_a_connection_lost_during_a_request_is_answered_again_or_refused(app, app_under_test,
+                                                                         stuttgart):
+    """The connection dies between two statements of one request: a GET is answered once
+    more from the start; a write answers 503 with Retry-After and stores nothing."""
+    from flask import Blueprint
+
+    from exchange.cities.models import City
+
+    other, name = app_under_test
+    calls = []
+    lose = Blueprint("lose_connection", __name__)
+
+    def handle(method):
+        calls.append(method)
+        city = db.session.scalar(sa.select(City).where(City.slug == "stuttgart"))
+        if len(calls) == 1:
+            city.profile = "geändert, aber nie gespeichert"
+            db.session.flush()
+            _terminate(name)  # this request's own connection dies here
+        db.session.execute(sa.select(sa.literal(1)))  # the next statement
+        db.session.commit()
+        return {"profile": city.profile}
+
+    lose.add_url_rule("/_test/lose", "get", lambda: handle("GET"))
+    lose.add_url_rule("/_test/lose", "post", lambda: handle("POST"), methods=["POST"])
+    other.register_blueprint(lose)
+    client = other.test_client()
+
+    answer = client.get("/_test/lose")
+    assert answer.status_code == 200 and calls == ["GET", "GET"]
+    assert "X-Exchange-Lost-Connection" not in answer.headers
+
+    calls.clear()
+    answer = client.post("/_test/lose", headers={"Accept": "application/json"})
+    assert answer.status_code == 503 and calls == ["POST"]
+    assert answer.headers["Retry-After"] == "1"
+    assert "nichts wurde gespeichert" in answer.get_json()["error"]["message"]
+    assert "X-Exchange-Lost-Connection" not in answer.headers
+    db.session.expire_all()
+    assert db.session.get(City, stuttgart.id).profile != "geändert, aber nie gespeichert"
+    assert client.get("/_test/lose").status_code == 200  # and the next one just works
