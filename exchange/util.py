@@ -16,6 +16,18 @@ _GERMAN_TRANSLITERATION = str.maketrans(
 )
 
 
+#: What a one-line text (a title, a name, a place) may not hold: control characters
+#: (line breaks, tabs, escapes: Unicode category Cc) and the line and paragraph
+#: separators. A line break in a project title or a display name broke the mail header
+#: it went into, and in a calendar name the .ics line.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def is_single_line(text: str) -> bool:
+    """True when `text` has no line break, tab or other control character."""
+    return _NOT_ONE_LINE.search(text) is None
+
+
 def utcnow() -> datetime:
     """Current time as a naive UTC datetime (stored the same on SQLite and PostgreSQL)."""
     return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -231,8 +231,8 @@ def visit_propose_agenda(visit_id: int):
     """Propose the agenda from the cities' match; an existing one only with "replace"."""
     visit = _visit_or_404(visit_id)
     data = request.get_json(silent=True)
-    if data is None:
-        data = {}
+    if data is None and not request.get_data().strip():
+        data = {}  # no body at all: propose without replacing
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
     replace = _fields(data, ("replace",)).get("replace", False)

@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from ..extensions import db
+from ..util import is_single_line
 from .models import ROLES
 from .services import MIN_PASSWORD_LENGTH, find_user_by_email
 
@@ -22,6 +23,12 @@ ROLE_LABELS = {
     "visit_planner": _l("Besuchsplanung"),
 }
 LANGUAGE_LABELS = {"de": "Deutsch", "en": "English"}
+
+
+def one_line(form, field) -> None:
+    """WTForms validator: no line break or control character (names go into mail headers)."""
+    if field.data and not is_single_line(field.data):
+        raise ValidationError(_l("Bitte ohne Zeilenumbrüche und Steuerzeichen."))
 
 
 def _password_validators():
@@ -62,7 +69,8 @@ class RegisterForm(FlaskForm):
     display_name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Bitte geben Sie Ihren Namen ein.")),
-                    Length(max=DISPLAY_NAME_MAX, message=_l("Höchstens %(max)d Zeichen."))],
+                    Length(max=DISPLAY_NAME_MAX, message=_l("Höchstens %(max)d Zeichen.")),
+                    one_line],
     )
     city = SelectField(_l("Stadt"), coerce=str, validate_choice=False,
                        validators=[DataRequired(message=_l("Bitte wählen Sie Ihre Stadt."))])
@@ -100,7 +108,8 @@ class ProfileForm(FlaskForm):
     display_name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Bitte geben Sie Ihren Namen ein.")),
-                    Length(max=DISPLAY_NAME_MAX, message=_l("Höchstens %(max)d Zeichen."))],
+                    Length(max=DISPLAY_NAME_MAX, message=_l("Höchstens %(max)d Zeichen.")),
+                    one_line],
     )
     locale = SelectField(_l("Sprache"), choices=[SelectChoice(code, label)
                                                  for code, label in LANGUAGE_LABELS.items()])
@@ -129,7 +138,8 @@ class TokenForm(FlaskForm):
     name = StringField(
         _l("Name des Tokens"),
         validators=[DataRequired(message=_l("Bitte geben Sie dem Token einen Namen.")),
-                    Length(max=TOKEN_NAME_MAX, message=_l("Höchstens %(max)d Zeichen."))],
+                    Length(max=TOKEN_NAME_MAX, message=_l("Höchstens %(max)d Zeichen.")),
+                    one_line],
     )
     submit = SubmitField(_l("Token erstellen"))
 

@@ -8,7 +8,7 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..util import utcnow
+from ..util import is_single_line, utcnow
 from .models import ROLES, ApiToken, User
 from .sessions import close_logins
 
@@ -74,6 +74,8 @@ def create_user(email: str, display_name: str, city=None, role: str = "staff",
         raise AccountError(f"unknown role {role!r}")
     if find_user_by_email(email) is not None:
         raise AccountError(f"e-mail address {email} is already registered")
+    if not is_single_line(display_name):
+        raise AccountError("the display name must be one line without control characters")
     user = User(email=email, display_name=display_name.strip() or email, city=city, role=role,
                 is_admin=is_admin, is_approved=is_approved)
     if password is not None:
@@ -99,8 +101,8 @@ def hash_token(token: str) -> str:
 def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     """Create a named token; returns the row and the clear token, shown exactly once."""
     name = (name or "").strip()
-    if not name or len(name) > 80:
-        raise AccountError("token name must have 1 to 80 characters")
+    if not name or len(name) > 80 or not is_single_line(name):
+        raise AccountError("token name must have 1 to 80 characters on one line")
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=hash_token(clear), prefix=clear[:10])
     db.session.add(token)

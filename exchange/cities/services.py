@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from ..auth import permissions
 from ..extensions import db
-from ..util import slugify
+from ..util import is_single_line, slugify
 from .models import MATURITY_MAX, MATURITY_MIN, STANCES, City, Interest, Topic
 
 MUNICIPALITIES_CSV = Path(__file__).resolve().parent.parent / "data" / "municipalities.csv"
@@ -117,6 +117,9 @@ def _clean_name(name: str | None) -> str:
         raise CityError(_("Bitte geben Sie den Namen der Stadt an."))
     if len(name) > NAME_MAX:
         raise CityError(_("Der Name darf höchstens %(max)s Zeichen lang sein.", max=NAME_MAX))
+    if not is_single_line(name):
+        raise CityError(_("%(label)s darf keine Zeilenumbrüche oder Steuerzeichen enthalten.",
+                          label=_("Der Name")))
     return name
 
 

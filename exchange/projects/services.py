@@ -16,7 +16,7 @@ from ..auth import permissions
 from ..auth.models import User
 from ..cities.models import City, Topic
 from ..extensions import db
-from ..util import parse_id, utcnow
+from ..util import is_single_line, parse_id, utcnow
 from . import states
 from .mail import queue_mail
 from .models import (Notification, Project, ProjectComment, ProjectEvent,
@@ -281,13 +281,17 @@ def _send_invitation(project: Project, city: City, actor: User | None) -> None:
 
 # --- proposals -----------------------------------------------------------------------
 
-def _clean_title(title) -> str:
-    """A non-empty title within the column's length."""
+def _clean_title(title, stored: str | None = None) -> str:
+    """A non-empty title within the column's length, on one line (it goes into mail
+    subjects); the `stored` title passes as it is."""
     title = (title or "").strip()
     if not title:
         raise ProjectError(_("Bitte geben Sie einen Titel an."))
     if len(title) > MAX_TITLE:
         raise ProjectError(_("Der Titel darf höchstens %(max)s Zeichen lang sein.", max=MAX_TITLE))
+    if title != stored and not is_single_line(title):
+        raise ProjectError(_("%(label)s darf keine Zeilenumbrüche oder Steuerzeichen enthalten.",
+                             label=_("Der Titel")))
     return title
 
 
@@ -390,7 +394,7 @@ def update_project(actor: User, project: Project, *, title=None, description=Non
     check_editable(actor, project)
     changes = {}
     if title is not None:
-        title = _clean_title(title)
+        title = _clean_title(title, stored=project.title)
         if title != project.title:
             changes["title"] = title
     if description is not None:

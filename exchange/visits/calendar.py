@@ -4,15 +4,23 @@ Times carry TZID=Europe/Berlin with a VTIMEZONE generated from the zoneinfo data
 so calendar programs show 09:30 as 09:30 local time in winter and in summer. UIDs are
 derived from the database ids and a fixed domain: importing the file again updates the
 same events instead of duplicating them.
+
+Every text property goes through `_text`: icalendar's vText escapes backslash, comma,
+semicolon and line breaks as RFC 5545 (3.3.11) asks; control characters, which TEXT may
+not contain at all, are dropped first. X-WR-CALNAME has no type of its own in icalendar,
+which wrote it unescaped (a line break in a visit title ended the line and the library
+refused the whole file).
 """
+import re
 from datetime import timedelta, timezone
 
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, Timezone
+from icalendar.prop import vText
 
 from ..util import utcnow
 from .models import AgendaSession, Visit
-from .timeutil import BERLIN
+from .timeutil import BERLIN, clamp_day
 
 #: PRODID names our product, as RFC 5545 asks.
 PRODID = "-//City Exchange//Delegationsbesuche//DE"
@@ -21,6 +29,13 @@ UID_DOMAIN = "city-exchange.example"
 #: Visit statuses mapped to VEVENT STATUS values.
 EVENT_STATUS = {"idea": "TENTATIVE", "planned": "TENTATIVE", "confirmed": "CONFIRMED",
                 "done": "CONFIRMED", "cancelled": "CANCELLED"}
+#: RFC 5545 CONTROL characters other than tab and the line breaks vText escapes.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(value: str) -> vText:
+    """A TEXT value, escaped by icalendar, without the control characters TEXT forbids."""
+    return vText(_CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")))
 
 
 def visit_uid(visit: Visit) -> str:
@@ -45,11 +60,11 @@ def _event(uid: str, summary: str, starts_at, ends_at, location: str, descriptio
     event.add("dtstamp", stamp)
     event.add("dtstart", starts_at.replace(tzinfo=BERLIN))
     event.add("dtend", ends_at.replace(tzinfo=BERLIN))
-    event.add("summary", summary)
+    event.add("summary", _text(summary))
     if location:
-        event.add("location", location)
+        event.add("location", _text(location))
     if description:
-        event.add("description", description)
+        event.add("description", _text(description))
     event.add("status", status)
     if url:
         event.add("url", url)
@@ -64,7 +79,7 @@ def visit_calendar(visit: Visit, url: str | None = None) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", visit.title)
+    calendar.add("x-wr-calname", _text(visit.title))
     calendar.add("x-wr-timezone", "Europe/Berlin")
     status = EVENT_STATUS.get(visit.status, "TENTATIVE")
     members = "\n".join(f"- {member.name} ({member.city.name})" for member in visit.members)
@@ -93,8 +108,10 @@ def visit_calendar(visit: Visit, url: str | None = None) -> bytes:
             session_uid(session), f"{session.title} ({visit.title})", session.starts_at,
             session.ends_at, _location(visit, session.room),
             "\n\n".join(part for part in parts if part), status, stamp))
-    # A VTIMEZONE covering a year either side of the visit keeps the file small.
+    # A VTIMEZONE covering a year either side of the visit keeps the file small; the
+    # days are clamped to the years visits may have, so no date arithmetic overflows.
+    year = timedelta(days=366)
     calendar.add_component(Timezone.from_tzinfo(
-        BERLIN, tzid="Europe/Berlin", first_date=visit.starts_at.date() - timedelta(days=366),
-        last_date=visit.ends_at.date() + timedelta(days=366)))
+        BERLIN, tzid="Europe/Berlin", first_date=clamp_day(visit.starts_at.date()) - year,
+        last_date=clamp_day(visit.ends_at.date()) + year))
     return calendar.to_ical()

@@ -16,11 +16,11 @@ from ..auth.models import User
 from ..auth.permissions import can_create_visit, can_edit_visit, can_plan_visits
 from ..cities.models import City, Topic
 from ..extensions import db
-from ..util import utcnow
+from ..util import is_single_line, utcnow
 from .models import (ADDRESS_MAX, NAME_MAX, ORGANISATION_MAX, PLACE_MAX, ROLE_MAX, ROOM_MAX,
                      SESSION_KINDS, SIDES, STATUSES, TITLE_MAX, AgendaSession,
                      AgendaSessionExperience, Visit, VisitMember)
-from .timeutil import format_day, format_span, now_local, to_local
+from .timeutil import MAX_YEAR, MIN_YEAR, format_day, format_span, now_local, to_local
 
 #: Notes, descriptions, open questions and outcomes are Markdown texts of sensible size.
 TEXT_MAX = 20_000
@@ -49,7 +49,10 @@ class VisitPermissionDenied(PermissionError):
 
 # --- validation --------------------------------------------------------------------------
 
-def _text(value, field: str, maximum: int, errors: dict, label: str, required=False) -> str:
+def _text(value, field: str, maximum: int, errors: dict, label: str, required=False,
+          one_line=False, stored=None) -> str:
+    """A stripped text; `one_line` refuses line breaks and control characters, except in
+    the `stored` value (a row saved before that rule can still be edited)."""
     if value is not None and not isinstance(value, str):
         errors[field] = _("%(label)s muss ein Text sein.", label=label)
         return ""
@@ -59,6 +62,9 @@ def _text(value, field: str, maximum: int, errors: dict, label: str, required=Fa
     elif len(value) > maximum:
         errors[field] = _("%(label)s darf höchstens %(max)s Zeichen lang sein.",
                           label=label, max=maximum)
+    elif one_line and value != stored and not is_single_line(value):
+        errors[field] = _("%(label)s darf keine Zeilenumbrüche oder Steuerzeichen enthalten.",
+                          label=label)
     return value
 
 
@@ -75,6 +81,11 @@ def _datetime(value, field: str, errors: dict) -> datetime | None:
             return None
     if not isinstance(value, datetime):
         errors[field] = _("Bitte geben Sie Datum und Uhrzeit an.")
+        return None
+    # Checked before the conversion to Berlin time, which overflows at the years 1 and 9999.
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        errors[field] = _("Das Datum muss zwischen den Jahren %(first)s und %(last)s liegen.",
+                          first=MIN_YEAR, last=MAX_YEAR)
         return None
     return to_local(value).replace(second=0, microsecond=0)
 
@@ -122,8 +133,9 @@ def _is_list(value) -> bool:
 def _topics(topics, errors: dict) -> list[Topic]:
     from ..wiki.services import resolve_topics
 
+    # null is an empty list, as for members and experiences (docs/visits.md).
     if not _is_list(topics) or not all(isinstance(item, (int, str, Topic))
-                                       and not isinstance(item, bool) for item in topics):
+                                       and not isinstance(item, bool) for item in topics or ()):
         errors["topics"] = _("Die Themen müssen eine Liste von Themen-Kennungen sein.")
         return []
     items = [_by_id(Topic, item) if isinstance(item, int) else item
@@ -190,9 +202,10 @@ def _member(spec, errors: dict, index: int) -> VisitMember | None:
         errors[field] = _("Eine Person wird mit „user“ (E-Mail) oder „guest_name“ angegeben.")
         return None
     local: dict = {}
-    role = _text(spec.role, field, ROLE_MAX, local, _("Die Funktion"))
-    organisation = _text(spec.organisation, field, ORGANISATION_MAX, local, _("Die Organisation"))
-    guest_name = _text(spec.guest_name, field, NAME_MAX, local, _("Der Name"))
+    role = _text(spec.role, field, ROLE_MAX, local, _("Die Funktion"), one_line=True)
+    organisation = _text(spec.organisation, field, ORGANISATION_MAX, local,
+                         _("Die Organisation"), one_line=True)
+    guest_name = _text(spec.guest_name, field, NAME_MAX, local, _("Der Name"), one_line=True)
     if spec.side not in SIDES:
         local[field] = _("Ungültige Seite „%(value)s“ (host oder guest).", value=spec.side)
     user = None
@@ -253,12 +266,14 @@ def parse_member_lines(text: str) -> list[MemberSpec]:
 
 # --- visits ------------------------------------------------------------------------------
 
-def _validated_fields(values: dict, errors: dict) -> dict:
-    """Clean the visit fields present in `values`; errors go into `errors`."""
+def _validated_fields(values: dict, errors: dict, current: Visit | None = None) -> dict:
+    """Clean the visit fields present in `values` (`current`: the visit they change);
+    errors go into `errors`."""
     clean = {}
     if "title" in values:
         clean["title"] = _text(values["title"], "title", TITLE_MAX, errors, _("Der Titel"),
-                               required=True)
+                               required=True, one_line=True,
+                               stored=getattr(current, "title", None))
     for key in ("host_city", "visiting_city"):
         if key in values:
             clean[key] = _city(values[key], key, errors)
@@ -266,10 +281,12 @@ def _validated_fields(values: dict, errors: dict) -> dict:
         if key in values:
             clean[key] = _datetime(values[key], key, errors)
     if "place" in values:
-        clean["place"] = _text(values["place"], "place", PLACE_MAX, errors, _("Der Ort"))
+        clean["place"] = _text(values["place"], "place", PLACE_MAX, errors, _("Der Ort"),
+                               one_line=True, stored=getattr(current, "place", None))
     if "address" in values:
         clean["address"] = _text(values["address"], "address", ADDRESS_MAX, errors,
-                                 _("Die Adresse"))
+                                 _("Die Adresse"), one_line=True,
+                                 stored=getattr(current, "address", None))
     if "status" in values:
         _choice(values["status"], STATUSES, "status", errors)
         clean["status"] = values["status"]
@@ -331,7 +348,7 @@ def update_visit(actor, visit: Visit, **fields) -> Visit:
     if unknown:
         raise VisitError(_("Unbekannte Felder: %(names)s.", names=", ".join(sorted(unknown))))
     errors: dict = {}
-    clean = _validated_fields(fields, errors)
+    clean = _validated_fields(fields, errors, current=visit)
     host = clean.get("host_city", visit.host_city)
     visiting = clean.get("visiting_city", visit.visiting_city)
     starts_at = clean.get("starts_at", visit.starts_at)
@@ -439,12 +456,14 @@ def _session_fields(visit: Visit, values: dict, errors: dict, current=None) -> d
     clean = {}
     if "title" in values:
         clean["title"] = _text(values["title"], "title", TITLE_MAX, errors, _("Der Titel"),
-                               required=True)
+                               required=True, one_line=True,
+                               stored=getattr(current, "title", None))
     for key in ("starts_at", "ends_at"):
         if key in values:
             clean[key] = _datetime(values[key], key, errors)
     if "room" in values:
-        clean["room"] = _text(values["room"], "room", ROOM_MAX, errors, _("Der Raum"))
+        clean["room"] = _text(values["room"], "room", ROOM_MAX, errors, _("Der Raum"),
+                              one_line=True, stored=getattr(current, "room", None))
     for key, label in (("description", _("Die Beschreibung")),
                        ("open_questions", _("Die offenen Fragen"))):
         if key in values:

@@ -5,6 +5,10 @@ from zoneinfo import ZoneInfo
 #: All visits are planned in German local time.
 VISIT_TIMEZONE = "Europe/Berlin"
 BERLIN = ZoneInfo(VISIT_TIMEZONE)
+#: The years a visit or session time may have. Python's datetime ends at the years 1
+#: and 9999, so converting a time at either edge to Berlin time (or adding the calendar's
+#: year of time zone rules) overflowed; no visit is planned outside these years.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 def aware(value: datetime) -> datetime:
@@ -31,11 +35,19 @@ def to_local(value: datetime) -> datetime:
 
 def days_between(start: datetime, end: datetime) -> list[date]:
     """Every calendar day from start's day to end's day, inclusive."""
-    days, day = [], start.date()
-    while day <= end.date():
+    days, day, last = [], start.date(), end.date()
+    while day < last:  # never a step past `last`, which may be the last day datetime has
         days.append(day)
         day += timedelta(days=1)
+    if day == last:
+        days.append(last)
     return days
+
+
+def clamp_day(day: date) -> date:
+    """`day` moved into the years MIN_YEAR..MAX_YEAR (rows stored before that rule may lie
+    outside)."""
+    return min(max(day, date(MIN_YEAR, 1, 1)), date(MAX_YEAR, 12, 31))
 
 
 def at(day: date, clock: time) -> datetime:

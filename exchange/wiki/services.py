@@ -28,7 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.permissions import can_edit_experience, can_write_for_city
 from ..extensions import db
-from ..util import slugify, utcnow
+from ..util import is_single_line, slugify, utcnow
 from .models import KINDS, STATUSES, Experience, Revision, experience_topics
 
 MAX_TITLE = 200
@@ -77,12 +77,20 @@ class PermissionDenied(PermissionError):
 
 # --- validation --------------------------------------------------------------------------
 
-def _clean_title(title, errors: dict) -> str:
+def _one_line_error(label: str) -> str:
+    return _("%(label)s darf keine Zeilenumbrüche oder Steuerzeichen enthalten.", label=label)
+
+
+def _clean_title(title, errors: dict, stored: str | None = None) -> str:
+    """The stripped title; `stored` (the current one) passes as it is, so a page saved
+    before a rule existed can still be edited."""
     title = (title or "").strip()
     if not title:
         errors["title"] = _("Bitte geben Sie einen Titel ein.")
     elif len(title) > MAX_TITLE:
         errors["title"] = _("Der Titel darf höchstens %(max)s Zeichen lang sein.", max=MAX_TITLE)
+    elif title != stored and not is_single_line(title):
+        errors["title"] = _one_line_error(_("Der Titel"))
     return title
 
 
@@ -98,6 +106,8 @@ def _clean_summary(summary, errors: dict) -> str:
     if len(summary) > MAX_SUMMARY:
         errors["summary"] = _("Die Zusammenfassung darf höchstens %(max)s Zeichen lang sein.",
                               max=MAX_SUMMARY)
+    elif not is_single_line(summary):
+        errors["summary"] = _one_line_error(_("Die Zusammenfassung"))
     return summary
 
 
@@ -109,12 +119,15 @@ def _check_choice(value, choices, field: str, errors: dict) -> None:
             errors[field] = _("Unbekannter Status: %(value)s.", value=value)
 
 
-def _clean_contact(name, email, errors: dict) -> tuple[str | None, str | None]:
+def _clean_contact(name, email, errors: dict,
+                   stored_name: str | None = None) -> tuple[str | None, str | None]:
     name = (name or "").strip() or None
     email = (email or "").strip() or None
     if name is not None and len(name) > MAX_CONTACT_NAME:
         errors["contact_name"] = _("Der Kontaktname darf höchstens %(max)s Zeichen lang sein.",
                                    max=MAX_CONTACT_NAME)
+    elif name is not None and name != stored_name and not is_single_line(name):
+        errors["contact_name"] = _one_line_error(_("Der Kontaktname"))
     if email is not None:
         try:
             if len(email) > MAX_CONTACT_EMAIL:
@@ -353,7 +366,8 @@ def update_experience(actor, experience: Experience, base_revision_id, *, title=
 
     current = experience.current_revision
     errors: dict = {}
-    new_title = _clean_title(current.title if title is None else title, errors)
+    new_title = _clean_title(current.title if title is None else title, errors,
+                             stored=current.title)
     new_body = _clean_body(current.body if body is None else body, errors)
     summary = _clean_summary(summary, errors)
     if kind is not None:
@@ -363,7 +377,8 @@ def update_experience(actor, experience: Experience, base_revision_id, *, title=
     topic_list = resolve_topics(topics, errors) if topics is not None else None
     name, email = _clean_contact(
         experience.contact_name if contact_name is None else contact_name,
-        experience.contact_email if contact_email is None else contact_email, errors)
+        experience.contact_email if contact_email is None else contact_email, errors,
+        stored_name=experience.contact_name)
     if errors:
         raise WikiError(errors=errors)
 
