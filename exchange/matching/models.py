@@ -27,8 +27,9 @@ from ..util import utcnow
 MATCHING = "matching"
 #: Active joint projects between cities (services._active_topics).
 PARTNERSHIPS = "partnerships"
-#: Topic names, slugs and aliases: the search's synonym table (search.services
-#: .synonym_table) and, with MATCHING, the rendered topic tree of /themen.
+#: The topic tree (names, slugs, parents, OZG keys) and aliases: the search's synonym
+#: table (search.services.synonym_table), the topic pickers' order (cities.choices) and,
+#: with MATCHING, the rendered tree of /themen.
 TAXONOMY = "taxonomy"
 #: Experience kinds that show a city can offer a topic; a visit report records what the
 #: visitors saw elsewhere, so it is no evidence of their own experience.
@@ -51,7 +52,7 @@ WATCHED = {
         "project_topics": {"project_id", "topic_id"},
     },
     TAXONOMY: {
-        "topics": {"name_de", "name_en", "aliases", "slug"},
+        "topics": {"name_de", "name_en", "aliases", "slug", "parent_id", "parent", "ozg_key"},
         "topic_aliases": {"alias", "topic_id", "topic"},
     },
 }

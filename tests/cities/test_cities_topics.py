@@ -119,3 +119,29 @@ def test_full_taxonomy_renders(client, auth, anna):
     assert page.count("<details>") > 50
     form = client.get("/staedte/stuttgart/interessen")
     assert form.status_code == 403  # anna is staff; the form itself is tested elsewhere
+
+
+def test_topic_pickers_follow_new_renamed_and_moved_topics(app, make_topic, tree):
+    """The pickers' tree order is kept per process while the taxonomy does not move."""
+    from exchange.cities.choices import INDENT, topic_choices
+    from exchange.cities.models import Topic
+
+    def labels():
+        return [choice.label for choice in topic_choices()]
+
+    before = labels()
+    assert labels() == before
+    make_topic("e-rechnung", "E-Rechnung", parent=tree["root"])  # committed
+    assert INDENT + "E-Rechnung" in labels()
+    tree["eakte"].name_de = "Akte, elektronisch"
+    db.session.commit()
+    assert INDENT + "Akte, elektronisch" in labels()
+    tree["eakte"].parent = tree["lage"]  # moved two levels down
+    db.session.commit()
+    assert INDENT * 4 + "Akte, elektronisch" in labels()
+    # A topic added in the open transaction is offered by that transaction at once.
+    db.session.add(Topic(slug="neu-offen", name_de="Noch nicht gespeichert"))
+    db.session.flush()
+    assert "Noch nicht gespeichert" in labels()
+    db.session.rollback()
+    assert "Noch nicht gespeichert" not in labels()
