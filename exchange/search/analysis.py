@@ -50,18 +50,6 @@ _UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 _TRANSCRIBED = re.compile(r"(?<![aeiouyq])([aou])e")
 
 
-def contains_any(raw: str, terms) -> bool:
-    """Whether one of the index `terms` occurs in the folded word (hyphens, dots dropped).
-
-    Every term of a word is a stem of the folded word or of one of its compound parts,
-    and a stem of a folded word is a prefix of it (Snowball only cuts endings once
-    umlauts and ß are folded), so a word none of whose folded letters contain a term
-    cannot have it: the cheap test before analysing a word in full.
-    """
-    folded = JOINER_RE.sub("", fold(raw))
-    return any(term in folded for term in terms)
-
-
 def fold(word: str) -> str:
     """Lower-case and fold umlauts, ß and accents: Bürgerbüro, Buergerbuero -> burgerburo."""
     word = word.lower().translate(_UMLAUTS)
@@ -99,6 +87,7 @@ class GermanAnalysis:
         self._stemmer = Stemmer.Stemmer("german")
         self._hyphenator = pyphen.Pyphen(lang="de_DE")
         self._cache = {}
+        self._letters = {}
         self._stem_cache = {}
         self._texts = {}
         self.lexicon_stems = frozenset(self.stem(word) for word in self.lexicon)
@@ -237,6 +226,23 @@ class GermanAnalysis:
     def seen(self, raw: str):
         """The cached analysis of `raw` (None for a stop word), or UNSEEN."""
         return self._cache.get(raw.lower(), UNSEEN)
+
+    def contains_any(self, raw: str, terms) -> bool:
+        """Whether one of the index `terms` occurs in the folded word (hyphens, dots
+        dropped); the folded letters are cached like the analyses.
+
+        Every term of a word is a stem of the folded word or of one of its compound
+        parts, and a stem of a folded word is a prefix of it (Snowball only cuts endings
+        once umlauts and ß are folded), so a word none of whose folded letters contain
+        a term cannot have it: the cheap test before analysing a word in full.
+        """
+        folded = self._letters.get(raw)
+        if folded is None:
+            folded = JOINER_RE.sub("", fold(raw))
+            if len(self._letters) > CACHE_LIMIT:
+                self._letters.clear()
+            self._letters[raw] = folded
+        return any(term in folded for term in terms)
 
     # --- whole texts --------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ The text is analysed with the same chain as the index, so "Lotsen" marks
 """
 from markupsafe import Markup, escape
 
-from .analysis import UNSEEN, WORD_RE, GermanAnalysis, contains_any
+from .analysis import UNSEEN, WORD_RE, GermanAnalysis
 
 #: Length of a snippet in characters (about two lines in the result list).
 SNIPPET_LENGTH = 220
@@ -38,7 +38,7 @@ def _matches(text: str, analysis: GermanAnalysis, mains: set[str], parts: set[st
         raw = match.group()
         analysed = analysis.seen(raw)
         if analysed is UNSEEN:
-            if not contains_any(raw, terms):
+            if not analysis.contains_any(raw, terms):
                 continue
             analysed = analysis.word(raw)
         if analysed is None:
