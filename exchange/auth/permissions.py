@@ -180,3 +180,34 @@ def audit_condition(user: User | None):
     if user.role != "city_admin" or user.city_id is None:
         return sa.false()
     return sa.or_(AuditEvent.city_id == user.city_id, AuditEvent.other_city_id == user.city_id)
+
+
+# --- accounts --------------------------------------------------------------------
+
+def can_deactivate_user(actor: User | None, user: User) -> bool:
+    """Platform admins deactivate and reactivate anyone; city admins the users of their
+    own city except platform admins; nobody their own account (they would lock
+    themselves out)."""
+    if not can_approve_user(actor, user) or actor.id == user.id or not user.is_approved:
+        return False
+    return actor.is_admin or not user.is_admin
+
+
+# --- delegations -----------------------------------------------------------------
+
+def can_join_delegation(user: User | None, host_city, visiting_city) -> bool:
+    """Registered people a planner may name for a delegation: approved, active users of
+    the visit's two cities. Everybody else is entered as an external guest by name, so
+    planners cannot look up other people's names and addresses by id or e-mail."""
+    if user is None or not user.is_active or user.city_id is None:
+        return False
+    return user.city_id in {city.id for city in (host_city, visiting_city) if city is not None}
+
+
+def delegation_candidate_condition(host_city, visiting_city):
+    """SQL condition on User for can_join_delegation (the rule above)."""
+    import sqlalchemy as sa
+
+    ids = [city.id for city in (host_city, visiting_city) if city is not None]
+    return sa.and_(User.is_approved.is_(True), User.deactivated_at.is_(None),
+                   User.city_id.in_(ids))

@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import User
-from ..auth.permissions import can_create_visit, can_edit_visit, can_plan_visits
+from ..auth.permissions import (can_create_visit, can_edit_visit, can_join_delegation,
+                                can_plan_visits, delegation_candidate_condition)
 from ..cities.models import City, Topic
 from ..extensions import db
 from ..util import is_single_line, utcnow
@@ -184,11 +185,32 @@ def find_user(reference) -> User | None:
     return None
 
 
+def find_delegation_candidate(reference, host_city, visiting_city) -> User | None:
+    """The user `reference` (User, id or e-mail) names, if a planner may add them to a
+    delegation (permissions.can_join_delegation): approved, active users of the two
+    cities only. Anyone else is None, with the same message as an unknown address, so a
+    planner cannot read other people's names and addresses by trying ids."""
+    if isinstance(reference, User):
+        return reference if can_join_delegation(reference, host_city, visiting_city) else None
+    condition = delegation_candidate_condition(host_city, visiting_city)
+    if _is_id(reference):
+        number = int(reference)
+        if not 0 < number <= ID_MAX:
+            return None
+        return db.session.scalar(sa.select(User).where(User.id == number, condition))
+    if isinstance(reference, str) and reference.strip():
+        return db.session.scalar(sa.select(User).where(
+            User.email == reference.strip().lower(), condition))
+    return None
+
+
 #: The keys a delegation member given as a mapping (API) may have.
 MEMBER_KEYS = ("user", "guest_name", "role", "organisation", "side")
 
 
-def _member(spec, errors: dict, index: int) -> VisitMember | None:
+def _member(spec, errors: dict, index: int, cities=None) -> VisitMember | None:
+    """One delegation member from `spec`; `cities` (host, visiting) limits registered
+    people to those a planner may add (None: a trusted command, anyone)."""
     field = f"members-{index}"
     if isinstance(spec, dict):
         unknown = sorted(str(key) for key in set(spec) - set(MEMBER_KEYS))
@@ -210,11 +232,13 @@ def _member(spec, errors: dict, index: int) -> VisitMember | None:
         local[field] = _("Ungültige Seite „%(value)s“ (host oder guest).", value=spec.side)
     user = None
     if spec.user not in (None, ""):
-        user = find_user(spec.user)
+        user = (find_user(spec.user) if cities is None
+                else find_delegation_candidate(spec.user, *cities))
         if user is None:
-            local[field] = _("Unbekanntes Delegationsmitglied „%(who)s“: keine Person mit "
-                             "dieser Kennung oder E-Mail-Adresse registriert. Externe Gäste "
-                             "tragen Sie mit Namen ein.", who=spec.user)
+            local[field] = _("Unbekanntes Delegationsmitglied „%(who)s“: keine freigegebene "
+                             "Person der beiden Städte mit dieser Kennung oder "
+                             "E-Mail-Adresse. Externe Gäste tragen Sie mit Namen ein.",
+                             who=spec.user)
     elif not guest_name:
         local[field] = _("Bitte geben Sie eine registrierte Person (E-Mail) oder den Namen "
                          "eines externen Gastes an.")
@@ -225,13 +249,13 @@ def _member(spec, errors: dict, index: int) -> VisitMember | None:
                        organisation=organisation, side=spec.side)
 
 
-def _members(specs, errors: dict, existing=()) -> list[VisitMember]:
+def _members(specs, errors: dict, existing=(), cities=None) -> list[VisitMember]:
     members, seen = [], {member.user_id for member in existing if member.user_id}
     if not _is_list(specs):
         errors["members"] = _("Die Delegation muss eine Liste von Personen sein.")
         return []
     for index, spec in enumerate(specs or ()):
-        member = _member(spec, errors, index)
+        member = _member(spec, errors, index, cities)
         if member is None:
             continue
         if member.user is not None:
@@ -322,7 +346,8 @@ def create_visit(actor, *, title, host_city, visiting_city, starts_at, ends_at, 
                                                       clean["visiting_city"]):
             raise VisitPermissionDenied(_("Nur Besuchsplaner und Stadt-Admins der beiden "
                                           "Städte dürfen einen Besuch anlegen."))
-    member_list = _members(members, errors)
+    member_list = _members(members, errors, cities=None if actor is None else (
+        clean["host_city"], clean["visiting_city"]))
     if errors:
         raise VisitError(errors=errors)
     now = utcnow()
@@ -383,7 +408,8 @@ def add_member(actor, visit: Visit, spec) -> VisitMember:
     """Add a delegation member (registered user or external guest)."""
     require_edit(actor, visit)
     errors: dict = {}
-    members = _members([spec], errors, existing=visit.members)
+    members = _members([spec], errors, existing=visit.members, cities=None if actor is None
+                       else (visit.host_city, visit.visiting_city))
     if errors:
         raise VisitError(errors={"member": " ".join(str(e) for e in errors.values())})
     visit.members.append(members[0])
