@@ -39,12 +39,37 @@ def seed_demo():
 @click.argument("path", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
 @with_appcontext
 def export_command(path):
-    """Write everything as JSON Lines to PATH ("-" for standard output)."""
+    """Write everything as JSON Lines to PATH ("-" for standard output); a file is
+    readable by its owner only (0600): it holds every user's name and address and every
+    city's drafts."""
     from .transfer import export_jsonl
 
-    with click.open_file(path, "w", encoding="utf-8") as handle:
-        count = export_jsonl(handle)
+    if path == "-":
+        with click.open_file(path, "w", encoding="utf-8") as handle:
+            count = export_jsonl(handle)
+    else:
+        with _private_file(path) as handle:
+            count = export_jsonl(handle)
     click.echo(_("%(count)s Zeilen geschrieben.", count=count), err=True)
+
+
+#: File mode of exports: owner read and write, nobody else.
+PRIVATE_FILE_MODE = 0o600
+
+
+def _private_file(path):
+    """Open `path` for writing text, created with mode 0600 (never briefly wider, whatever
+    the umask) and an existing file truncated and narrowed to 0600 before a byte is
+    written."""
+    import os
+
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE_MODE)
+        return os.fdopen(descriptor, "w", encoding="utf-8")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 @click.command("import")
