@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..auth.permissions import can_edit_experience, can_write_for_city
+from ..auth.permissions import can_edit_experience, can_read_experience, can_write_for_city
 from ..extensions import db
 from ..util import is_single_line, slugify, utcnow
 from .models import KINDS, STATUSES, Experience, Revision, experience_topics
@@ -174,13 +174,36 @@ def auto_slug(title: str) -> str:
     return slugify(title, max_length=AUTO_SLUG_LENGTH)
 
 
-def _clean_slug(slug, title: str, errors: dict) -> str | None:
+def _hidden_from(actor, slug: str) -> bool:
+    """True when `slug` belongs to a page `actor` may not read (another city's draft, a
+    deleted page): saying it is taken would reveal that it exists."""
+    if actor is None:
+        return False
+    existing = db.session.scalar(sa.select(Experience).where(Experience.slug == slug))
+    return existing is not None and not can_read_experience(actor, existing)
+
+
+def _next_free_slug(base: str) -> str:
+    """`base` with the first free "-2", "-3" … suffix, within MAX_SLUG."""
+    counter = 1
+    while True:
+        counter += 1
+        suffix = f"-{counter}"
+        candidate = base[:MAX_SLUG - len(suffix)].rstrip("-") + suffix
+        if not _slug_taken(candidate):
+            return candidate
+
+
+def _clean_slug(slug, title: str, errors: dict, actor=None) -> str | None:
     if slug is not None and str(slug).strip():
         slug = str(slug).strip()
         if len(slug) > MAX_SLUG or not SLUG_PATTERN.match(slug):
             errors["slug"] = _("Die Kurz-URL darf nur Kleinbuchstaben, Ziffern und Bindestriche "
                                "enthalten (höchstens %(max)s Zeichen).", max=MAX_SLUG)
         elif _slug_taken(slug):
+            if _hidden_from(actor, slug):
+                # Quietly the next free one, as for a title: the page stays unknown.
+                return _next_free_slug(slug)
             errors["slug"] = _("Die Kurz-URL „%(slug)s“ ist schon vergeben.", slug=slug)
         return slug
     if not title:
@@ -302,7 +325,7 @@ def create_experience(actor, city, title, body, kind="lesson_learned", topics=()
     _check_choice(status, STATUSES, "status", errors)
     topic_list = resolve_topics(topics, errors)
     contact_name, contact_email = _clean_contact(contact_name, contact_email, errors)
-    slug = _clean_slug(slug, title, errors)
+    slug = _clean_slug(slug, title, errors, actor)
     if errors:
         raise WikiError(errors=errors)
     now = utcnow()
