@@ -56,8 +56,12 @@ def project_json(project: Project, detail: bool = False) -> dict:
         "from_match_city": project.from_match_city.slug if project.from_match_city else None,
         "topics": [topic.slug for topic in project.topics],
         "participants": [participant_json(p) for p in project.participants],
+        # Another city's draft report is not named (its slug is its title).
         "report_experience": (project.report_experience.slug
-                              if project.report_experience else None),
+                              if project.report_experience
+                              and permissions.can_read_experience(current_user,
+                                                                  project.report_experience)
+                              else None),
         "allowed_transitions": (states.manual_targets(project.state)
                                 if permissions.can_manage_project(current_user, project) else []),
         "html_url": url_for("projects.show", project_id=project.id, _external=True),

@@ -15,6 +15,7 @@ without an offset are Europe/Berlin wall-clock times.
 from flask import Response, jsonify, request, url_for
 from flask_login import current_user
 
+from ..auth.permissions import can_read_experience
 from ..cities.models import City
 from ..extensions import db
 from ..visits import services
@@ -104,8 +105,11 @@ def visit_detail(visit: Visit) -> dict:
         "members": [member_json(member) for member in visit.members],
         "agenda": [session_json(session, found) for session in visit.sessions],
         "has_overlaps": bool(found),
+        # The other city's draft report is not named (its slug is its title).
         "report_experience": (visit.report_experience.slug
-                              if visit.report_experience is not None else None),
+                              if visit.report_experience is not None
+                              and can_read_experience(current_user, visit.report_experience)
+                              else None),
     })
     return data
 

@@ -169,7 +169,16 @@ def show(project_id: int):
         can_edit=can_manage and project.state in states.EDITABLE_STATES,
         can_write_report=(project.state == "completed"
                           and permissions.can_write_project_report(current_user, project)),
+        report=readable_report(project.report_experience),
     )
+
+
+def readable_report(experience):
+    """The report experience if the current user may read it, else None: another city's
+    draft report must not show its title (or slug) on the project page."""
+    if experience is None or not permissions.can_read_experience(current_user, experience):
+        return None
+    return experience
 
 
 @bp.route("/projekte/<int:project_id>/bearbeiten", methods=["GET", "POST"])

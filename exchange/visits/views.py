@@ -28,7 +28,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..auth.permissions import can_edit_visit, can_plan_visits_for
+from ..auth.permissions import can_edit_visit, can_plan_visits_for, can_read_experience
 from ..cities.choices import city_choices, topic_choices
 from ..cities.models import City, Topic
 from ..core.hooks import slot
@@ -204,7 +204,16 @@ def show(visit_id: int):
         "visits/show.html", visit=visit, can_edit=can_edit, overlaps=services.overlaps(visit),
         action_form=ActionForm(), propose_form=ProposeForm(), member_form=member_form,
         side_labels=SIDE_LABELS, agreed_topics=services.agreed_topics(visit),
-        can_propose_projects=_can_propose_projects(visit))
+        can_propose_projects=_can_propose_projects(visit), report=_readable_report(visit))
+
+
+def _readable_report(visit: Visit):
+    """The visit's report experience if the current user may read it, else None: the
+    other city's draft report must not show its title (or slug) on the visit page."""
+    report = visit.report_experience
+    if report is None or not can_read_experience(current_user, report):
+        return None
+    return report
 
 
 def _can_propose_projects(visit: Visit) -> bool:
@@ -392,7 +401,8 @@ def add_member(visit_id: int):
             "visits/show.html", visit=visit, can_edit=True, overlaps=services.overlaps(visit),
             action_form=ActionForm(), propose_form=ProposeForm(), member_form=form,
             side_labels=SIDE_LABELS, agreed_topics=services.agreed_topics(visit),
-            can_propose_projects=_can_propose_projects(visit)), 400
+            can_propose_projects=_can_propose_projects(visit),
+            report=_readable_report(visit)), 400
     db.session.commit()
     flash(_("%(name)s gehört jetzt zur Delegation.", name=member.name), "success")
     return redirect(url_for("visits.show", visit_id=visit.id) + "#delegation")
