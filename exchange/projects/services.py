@@ -104,12 +104,13 @@ def resolve_cities(cities) -> list[City]:
 
 
 def city_admins(cities, exclude: User | None = None) -> list[User]:
-    """Approved city admins of `cities`, optionally without `exclude`."""
+    """Approved, active city admins of `cities`, optionally without `exclude`."""
     ids = {city.id for city in cities if city is not None}
     if not ids:
         return []
     query = (sa.select(User).where(User.city_id.in_(ids), User.role == "city_admin",
-                                   User.is_approved.is_(True)).order_by(User.id))
+                                   User.is_approved.is_(True),
+                                   User.deactivated_at.is_(None)).order_by(User.id))
     return [user for user in db.session.scalars(query) if exclude is None or user.id != exclude.id]
 
 
@@ -138,8 +139,12 @@ def _absolute(link: str) -> str:
     return base + urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
-def notify(user: User, kind: str, title: str, link: str, body: str = "") -> Notification:
-    """Put a notification into `user`'s inbox and an e-mail into the outbox (same transaction)."""
+def notify(user: User, kind: str, title: str, link: str, body: str = "") -> Notification | None:
+    """Put a notification into `user`'s inbox and an e-mail into the outbox (same
+    transaction). A deactivated account gets neither (None): its person left, or an admin
+    stopped the account, and mail to it would go on leaking what happens."""
+    if user.deactivated_at is not None:
+        return None
     notification = Notification(user=user, kind=kind, title=title[:MAX_TITLE], link=link,
                                 body=body)
     db.session.add(notification)
