@@ -258,6 +258,7 @@ def approvals():
         "auth/approvals.html", pending=_users_for(current_user, False),
         members=_users_for(current_user, True), confirm=ConfirmForm(), role_labels=ROLE_LABELS,
         role_form=RoleForm(formdata=None), can_change_role=permissions.can_change_role,
+        can_deactivate=permissions.can_deactivate_user,
     )
 
 
@@ -320,3 +321,52 @@ def change_role(user_id: int):
     flash(_("%(name)s hat jetzt die Rolle „%(role)s“.", name=user.display_name,
             role=ROLE_LABELS[user.role]), "success")
     return redirect(url_for("auth.approvals"))
+
+
+# --- deactivation (admins) -------------------------------------------------------------
+
+def _deactivatable_user(user_id: int) -> User:
+    """The user the current admin may deactivate or reactivate, else 404/403."""
+    user = _managed_user(user_id)
+    if not permissions.can_deactivate_user(current_user, user):
+        abort(403)
+    return user
+
+
+@bp.route(f"/freigaben/<int(max={MAX_ID}):user_id>/deaktivieren", methods=["GET", "POST"])
+@login_required
+def deactivate(user_id: int):
+    """Deactivate an account after a confirmation page: its sessions end at once, no
+    login, no API token, no notifications until it is reactivated; what it wrote stays."""
+    from .services import deactivate_user
+
+    user = _deactivatable_user(user_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        deactivate_user(user)
+        db.session.commit()
+        flash(_("%(name)s ist deaktiviert.", name=user.display_name), "success")
+        return redirect(url_for("auth.approvals"))
+    return render_template("auth/confirm_activation.html", user=user, form=form,
+                           deactivating=True)
+
+
+@bp.route(f"/freigaben/<int(max={MAX_ID}):user_id>/reaktivieren", methods=["GET", "POST"])
+@login_required
+def reactivate(user_id: int):
+    """Reactivate a deactivated account after a confirmation page."""
+    from .services import reactivate_user
+
+    user = _deactivatable_user(user_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        reactivate_user(user)
+        db.session.commit()
+        flash(_("%(name)s ist wieder aktiv.", name=user.display_name), "success")
+        return redirect(url_for("auth.approvals"))
+    return render_template("auth/confirm_activation.html", user=user, form=form,
+                           deactivating=False)
