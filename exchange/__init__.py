@@ -112,6 +112,9 @@ def configure_domains(app: Flask) -> None:
         module = import_domain_module(domain, "views")
         if module is not None and hasattr(module, "bp"):
             app.register_blueprint(module.bp)
+    from .auth import privacy
+
+    app.register_blueprint(privacy.bp)
 
 
 def configure_templates(app: Flask) -> None:
