@@ -11,6 +11,7 @@ ENVIRONMENT_KEYS = {
     "SECRET_KEY": "EXCHANGE_SECRET_KEY",
     "INDEX_DIR": "EXCHANGE_INDEX_DIR",
     "PUBLIC_URL": "EXCHANGE_PUBLIC_URL",
+    "RATELIMIT_STORAGE_URI": "EXCHANGE_RATELIMIT_STORAGE_URI",
 }
 
 #: Links in e-mails point here when PUBLIC_URL is not set (`flask run`'s address).
@@ -69,6 +70,16 @@ class DefaultConfig:
     #: ".stadt.example" for all subdomains); a request naming another host in its Host
     #: header is refused with 400. None: any host. EXCHANGE_TRUSTED_HOSTS="a,b".
     TRUSTED_HOSTS = None
+    #: Where the login, registration, reset and token throttles count (auth/throttle.py):
+    #: None is the database (shared by all workers); a `limits` storage URI such as
+    #: "redis://127.0.0.1:6379" otherwise. EXCHANGE_RATELIMIT_STORAGE_URI sets it.
+    RATELIMIT_STORAGE_URI = None
+    #: Keyword options for that storage (e.g. {"key_prefix": "exchange"} for Redis).
+    RATELIMIT_STORAGE_OPTIONS = None
+    #: Overrides of the throttle rules by name, e.g. {"login_address": "50 per hour"}.
+    THROTTLE_LIMITS = None
+    #: Seconds a mailed password-reset link stays valid (one hour).
+    PASSWORD_RESET_MAX_AGE = 3600
 
 
 class ProductionConfig(DefaultConfig):

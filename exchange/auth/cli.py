@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from ..extensions import db
 from .models import ROLES, ApiToken, User
 from .services import (MIN_PASSWORD_LENGTH, change_password, create_token, create_user,
-                       deactivate_user, find_user_by_email, normalise_email, reactivate_user,
-                       revoke_token)
+                       deactivate_user, find_user_by_email, normalise_email, password_problem,
+                       reactivate_user, revoke_token)
 
 users = AppGroup("users", help="Benutzerkonten verwalten.")
 tokens = AppGroup("tokens", help="Persönliche API-Tokens verwalten.")
@@ -36,6 +36,16 @@ def _read_password() -> str:
         raise click.ClickException(_("Das Passwort muss %(min)s bis %(max)s Zeichen lang sein "
                                      "(eine Zeile auf der Standardeingabe).",
                                      min=MIN_PASSWORD_LENGTH, max=PASSWORD_MAX))
+    return password
+
+
+def _policy_checked(email: str, display_name: str, password: str | None) -> str | None:
+    """The password if the policy (services.password_problem) accepts it for this
+    account, else a ClickException with the reason; None stays None."""
+    if password is not None:
+        problem = password_problem(password, email, display_name)
+        if problem:
+            raise click.ClickException(problem)
     return password
 
 
@@ -84,7 +94,8 @@ def create_user_command(email, city_slug, role, admin, password_stdin, display_n
     if len(display_name) > DISPLAY_NAME_MAX:
         raise click.ClickException(_("Der Name darf höchstens %(max)s Zeichen lang sein.",
                                      max=DISPLAY_NAME_MAX))
-    password = _read_password() if password_stdin else None
+    password = _policy_checked(email, display_name,
+                               _read_password() if password_stdin else None)
     user = create_user(email, display_name, city=city, role=role, password=password,
                        is_admin=admin, is_approved=True)
     db.session.commit()
@@ -102,7 +113,7 @@ def create_user_command(email, city_slug, role, admin, password_stdin, display_n
 def set_password_command(email):
     """Set a user's password, read as one line from standard input; all their sessions end."""
     user = _user(email)
-    change_password(user, _read_password())
+    change_password(user, _policy_checked(user.email, user.display_name, _read_password()))
     db.session.commit()
     click.echo(_("Passwort für %(email)s gesetzt.", email=user.email))
 

@@ -1,4 +1,5 @@
-"""Forms for login, registration, profile, tokens and approvals (German labels, CSRF)."""
+"""Forms for login, registration, password reset, profile, tokens and approvals (German
+labels, CSRF)."""
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -9,12 +10,11 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 from ..extensions import db
 from ..util import is_single_line
 from .models import ROLES
-from .services import MIN_PASSWORD_LENGTH, find_user_by_email
+from .services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 EMAIL_MAX = 254
 DISPLAY_NAME_MAX = 120
-#: Longer passwords are refused: hashing megabytes of input is a denial-of-service vector.
-PASSWORD_MAX = 200
+PASSWORD_MAX = MAX_PASSWORD_LENGTH
 TOKEN_NAME_MAX = 80
 
 ROLE_LABELS = {
@@ -88,11 +88,6 @@ class RegisterForm(FlaskForm):
         self.city.choices = city_choices(blank=_l("– Stadt wählen –"))
         self.city_obj = None
 
-    def validate_email(self, field) -> None:
-        """One account per address, in any letter case."""
-        if find_user_by_email(field.data) is not None:
-            raise ValidationError(_l("Diese E-Mail-Adresse ist bereits registriert."))
-
     def validate_city(self, field) -> None:
         """The city must exist."""
         from ..cities.models import City
@@ -100,6 +95,28 @@ class RegisterForm(FlaskForm):
         self.city_obj = db.session.scalar(sa.select(City).where(City.slug == field.data))
         if self.city_obj is None:
             raise ValidationError(_l("Diese Stadt gibt es nicht."))
+
+
+class ResetRequestForm(FlaskForm):
+    """Ask for a password-reset link by e-mail."""
+
+    email = EmailField(
+        _l("E-Mail-Adresse"),
+        validators=[DataRequired(message=_l("Bitte geben Sie Ihre E-Mail-Adresse ein.")),
+                    Length(max=EMAIL_MAX, message=_l("Höchstens %(max)d Zeichen."))],
+    )
+    submit = SubmitField(_l("Link zusenden"))
+
+
+class ResetPasswordForm(FlaskForm):
+    """A new password, set with a reset link."""
+
+    password = PasswordField(_l("Neues Passwort"), validators=_password_validators())
+    password_confirm = PasswordField(
+        _l("Neues Passwort wiederholen"),
+        validators=[EqualTo("password", message=_l("Die Passwörter stimmen nicht überein."))],
+    )
+    submit = SubmitField(_l("Passwort setzen"))
 
 
 class ProfileForm(FlaskForm):

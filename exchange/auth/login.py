@@ -1,6 +1,9 @@
 """Flask-Login wiring: session users (checked against their stored login on every
 request) and `Authorization: Bearer` tokens; starting and ending a session."""
-from flask import g, session
+import math
+
+from flask import abort, g, session
+from flask_babel import ngettext
 from flask_login import login_user, logout_user
 
 from ..extensions import db, login_manager
@@ -8,6 +11,7 @@ from ..util import parse_id
 from .models import User
 from .services import user_for_token
 from .sessions import SESSION_KEY, close_login, open_login, user_for_login
+from .throttle import login_throttle
 
 #: Flask-Login's keys in the session cookie, dropped when their login is gone.
 LOGIN_KEYS = ("_user_id", "_fresh", "_id", SESSION_KEY)
@@ -28,16 +32,29 @@ def load_user(user_id: str) -> User | None:
 
 @login_manager.request_loader
 def load_user_from_token(request) -> User | None:
-    """API login: a personal token in the Authorization header."""
+    """API login: a personal token in the Authorization header. Wrong tokens count per
+    client address (auth/throttle.py); a locked address gets 429 without a lookup."""
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         return None
+    throttle = login_throttle()
+    address = request.remote_addr or "unknown"
+    until = throttle.locked_until("token_address", address)
+    if until is not None:
+        minutes = max(1, math.ceil(throttle.seconds_left(until) / 60))
+        abort(429, description=ngettext(
+            "Zu viele ungültige API-Tokens von Ihrer Netzwerkadresse. Bitte versuchen Sie "
+            "es in %(num)d Minute erneut.",
+            "Zu viele ungültige API-Tokens von Ihrer Netzwerkadresse. Bitte versuchen Sie "
+            "es in %(num)d Minuten erneut.", minutes))
     user = user_for_token(credentials.strip())
-    if user is not None:
-        g.token_auth = True
-        if db.session.dirty:  # the token's use, recorded at most once a minute
-            db.session.commit()
+    if user is None:
+        throttle.hit("token_address", address)
+        return None
+    g.token_auth = True
+    if db.session.dirty:  # the token's use, recorded at most once a minute
+        db.session.commit()
     return user
 
 

@@ -1,4 +1,5 @@
-"""Users, their logins (one row per browser session) and their personal API tokens."""
+"""Users, their logins (one row per browser session), personal API tokens, password-reset
+links and the throttle's counters."""
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -36,6 +37,8 @@ class User(UserMixin, db.Model):
     city = relationship("City", back_populates="users")
     tokens = relationship("ApiToken", back_populates="user", cascade="all, delete-orphan")
     logins = relationship("LoginSession", back_populates="user", cascade="all, delete-orphan")
+    password_resets = relationship("PasswordReset", back_populates="user",
+                                   cascade="all, delete-orphan")
 
     @property
     def is_active(self) -> bool:
@@ -78,3 +81,35 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user = relationship("User", back_populates="tokens")
+
+
+class PasswordReset(db.Model):
+    """A password-reset link sent by e-mail: only the SHA-256 of its random token is
+    stored; it works once (used_at) and until expires_at, and a newer reset or a
+    password change makes the user's other outstanding ones useless."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    #: Set when the link was used, or withdrawn because another one was used.
+    used_at: Mapped[datetime | None]
+
+    user = relationship("User", back_populates="password_resets")
+
+
+class RateLimitCounter(db.Model):
+    """One fixed-window counter of the throttle (auth/throttle.py DatabaseStorage),
+    shared by all web processes. The key is stored as its SHA-256: keys name e-mail
+    addresses and client addresses, which need not be readable here."""
+
+    __tablename__ = "rate_limits"
+
+    key_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    hits: Mapped[int]
+    #: End of the counter's window in seconds since the epoch (UTC), as `limits` wants it.
+    expires_at: Mapped[float] = mapped_column(sa.Float, index=True)

@@ -1,8 +1,10 @@
-"""Login, logout, registration, profile with API tokens, approvals (blueprint "auth")."""
+"""Login, logout, registration, password reset, profile with API tokens, approvals
+(blueprint "auth")."""
 import math
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -12,12 +14,15 @@ from ..extensions import db
 from ..util import safe_next
 from . import permissions
 from .forms import (ROLE_LABELS, ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm,
-                    RoleForm, TokenForm)
+                    ResetPasswordForm, ResetRequestForm, RoleForm, TokenForm)
 from .login import current_login_key, end_session, start_session
 from .models import ApiToken, User
 from .services import AccountError, authenticate, check_password, create_token, create_user
 from .services import change_password as change_password_service
-from .services import normalise_email, revoke_token
+from .services import (PasswordPolicyError, ResetLinkError, find_user_by_email, normalise_email,
+                       password_problem, password_reset_for, queue_reset_mail,
+                       queue_taken_address_mail, register_taken_address, request_password_reset,
+                       reset_password, revoke_token)
 from .throttle import login_throttle
 
 bp = Blueprint("auth", __name__)
@@ -48,21 +53,26 @@ def login():
         form.next.data = safe_next(request.args.get("next"), "")
     if form.validate_on_submit():
         email = normalise_email(form.email.data)
+        address = client_address()
         throttle = login_throttle()
-        until = throttle.locked_until(email)
-        if until is not None:
+        refused = _login_refusal(throttle, email, address)
+        if refused:
             # Refused without looking at the password, so guessing on is pointless.
-            form.form_errors.append(_lockout_message(until, throttle.clock()))
+            form.form_errors.append(refused)
             return render_template("auth/login.html", form=form), 429
         user = authenticate(email, form.password.data)
         if user is None:
-            until = throttle.record_failure(email)
-            if until is not None:
-                form.form_errors.append(_lockout_message(until, throttle.clock()))
+            # The same answer (and the same time: one hash check) for an unknown address
+            # and a wrong password, so the form tells nobody which addresses exist.
+            throttle.hit("login_address", address)
+            throttle.hit("login_account", email)
+            refused = _login_refusal(throttle, email, address)
+            if refused:
+                form.form_errors.append(refused)
                 return render_template("auth/login.html", form=form), 429
             form.form_errors.append(_("E-Mail-Adresse oder Passwort ist falsch."))
             return render_template("auth/login.html", form=form)
-        throttle.record_success(email)
+        throttle.clear("login_account", email)
         if not user.is_approved:
             form.form_errors.append(_("Ihr Konto wartet noch auf die Freigabe durch den "
                                       "Admin Ihrer Stadt."))
@@ -75,15 +85,100 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-def _lockout_message(until, now) -> str:
-    """German message for a locked address, with the minutes left (rounded up)."""
-    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+def client_address() -> str:
+    """The client's address as the throttles count it (behind a reverse proxy, the
+    proxy must pass it on: docs/OPERATIONS.md)."""
+    return request.remote_addr or "unknown"
+
+
+def _minutes_left(throttle, until: float) -> int:
+    """Whole minutes until `until`, rounded up, at least one."""
+    return max(1, math.ceil(throttle.seconds_left(until) / 60))
+
+
+def _login_refusal(throttle, email: str, address: str) -> str | None:
+    """The lockout message when this account or this client address is locked."""
+    until = throttle.locked_until("login_account", email)
+    if until is not None:
+        return _lockout_message(_minutes_left(throttle, until))
+    until = throttle.locked_until("login_address", address)
+    if until is not None:
+        minutes = _minutes_left(throttle, until)
+        return ngettext("Zu viele fehlgeschlagene Anmeldeversuche von Ihrer Netzwerkadresse. "
+                        "Bitte versuchen Sie es in %(num)d Minute erneut.",
+                        "Zu viele fehlgeschlagene Anmeldeversuche von Ihrer Netzwerkadresse. "
+                        "Bitte versuchen Sie es in %(num)d Minuten erneut.", minutes)
+    return None
+
+
+def _too_many_requests(throttle, until: float) -> str:
+    """Message for a refused registration or reset request, with the minutes left."""
+    return ngettext("Zu viele Anfragen. Bitte versuchen Sie es in %(num)d Minute erneut.",
+                    "Zu viele Anfragen. Bitte versuchen Sie es in %(num)d Minuten erneut.",
+                    _minutes_left(throttle, until))
+
+
+def _lockout_message(minutes: int) -> str:
+    """German message for a locked account address, with the minutes left."""
     return ngettext("Zu viele fehlgeschlagene Anmeldeversuche für diese E-Mail-Adresse. "
                     "Aus Sicherheitsgründen ist die Anmeldung für %(num)d Minute gesperrt; "
                     "bitte versuchen Sie es danach erneut.",
                     "Zu viele fehlgeschlagene Anmeldeversuche für diese E-Mail-Adresse. "
                     "Aus Sicherheitsgründen ist die Anmeldung für %(num)d Minuten gesperrt; "
                     "bitte versuchen Sie es danach erneut.", minutes)
+
+
+@bp.route("/passwort-vergessen", methods=["GET", "POST"])
+def reset_request():
+    """Ask for a reset link. The answer is the same for known and unknown addresses;
+    only an active account gets a mail (with a link on PUBLIC_URL)."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        email = normalise_email(form.email.data)
+        throttle = login_throttle()
+        refused = throttle.admit(("reset_address", client_address()), ("reset_account", email))
+        if refused:
+            form.form_errors.append(_too_many_requests(throttle, refused[1]))
+            return render_template("auth/reset_request.html", form=form), 429
+        found = request_password_reset(email)
+        if found is not None:
+            user, clear = found
+            queue_reset_mail(user, url_for("auth.reset_password", token=clear))
+        db.session.commit()
+        flash(_("Wenn zu dieser Adresse ein aktives Konto gehört, ist ein Link zum "
+                "Zurücksetzen des Passworts unterwegs. Er gilt %(minutes)d Minuten.",
+                minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/passwort-zuruecksetzen/<token>", methods=["GET", "POST"], endpoint="reset_password")
+def reset_password_view(token: str):
+    """Set a new password with a mailed link: single use, expiring; every session of
+    the account ends and its other links stop working."""
+    try:
+        password_reset_for(token)
+    except ResetLinkError as error:
+        return render_template("auth/reset_invalid.html", message=str(error)), 410
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = reset_password(token, form.password.data)
+        except PasswordPolicyError as error:
+            db.session.rollback()
+            form.password.errors.append(str(error))
+        except ResetLinkError as error:
+            db.session.rollback()
+            return render_template("auth/reset_invalid.html", message=str(error)), 410
+        else:
+            db.session.commit()
+            login_throttle().clear("login_account", user.email)
+            if current_user.is_authenticated:
+                end_session()  # this browser's login is gone with all the others
+            flash(_("Ihr Passwort wurde geändert. Bitte melden Sie sich mit dem neuen "
+                    "Passwort an."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, token=token)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -102,21 +197,46 @@ def register():
         return redirect(url_for("core.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
-            user = create_user(form.email.data, form.display_name.data, city=form.city_obj,
-                               role="staff", password=form.password.data, is_approved=False)
-        except AccountError:
-            db.session.rollback()
-            form.form_errors.append(_("Die Registrierung ist fehlgeschlagen. Bitte prüfen Sie "
-                                      "Ihre Angaben."))
-        else:
-            _notify_city_admins(user)
+        email = normalise_email(form.email.data)
+        throttle = login_throttle()
+        refused = throttle.admit(("register_address", client_address()),
+                                 ("register_account", email))
+        if refused:
+            form.form_errors.append(_too_many_requests(throttle, refused[1]))
+            return render_template("auth/register.html", form=form), 429
+        problem = password_problem(form.password.data, email, form.display_name.data)
+        existing = find_user_by_email(email)
+        if problem:
+            form.password.errors.append(problem)
+        elif existing is not None:
+            # Answered exactly as a new registration (the page must not tell who has an
+            # account); the owner of the address gets a mail instead.
+            register_taken_address(existing, form.password.data)
+            queue_taken_address_mail(existing, url_for("auth.login"),
+                                     url_for("auth.reset_request"))
             db.session.commit()
-            flash(_("Danke, %(name)s! Der Admin von %(city)s muss Ihr Konto noch freigeben; "
-                    "danach können Sie sich anmelden.", name=user.display_name,
-                    city=user.city.name), "success")
-            return redirect(url_for("auth.login"))
+            return _registered(form.display_name.data.strip(), form.city_obj.name)
+        else:
+            try:
+                user = create_user(email, form.display_name.data, city=form.city_obj,
+                                   role="staff", password=form.password.data,
+                                   is_approved=False)
+            except AccountError:
+                db.session.rollback()
+                form.form_errors.append(_("Die Registrierung ist fehlgeschlagen. Bitte prüfen "
+                                          "Sie Ihre Angaben."))
+            else:
+                _notify_city_admins(user)
+                db.session.commit()
+                return _registered(user.display_name, user.city.name)
     return render_template("auth/register.html", form=form)
+
+
+def _registered(name: str, city: str):
+    """The answer to a registration, the same whether the address was new or taken."""
+    flash(_("Danke, %(name)s! Der Admin von %(city)s muss Ihr Konto noch freigeben; "
+            "danach können Sie sich anmelden.", name=name, city=city), "success")
+    return redirect(url_for("auth.login"))
 
 
 def _notify(user: User, kind: str, link: str, make_title) -> None:
@@ -188,8 +308,8 @@ def change_password():
             try:
                 change_password_service(current_user, form.new_password.data,
                                         keep_login=current_login_key())
-            except AccountError:
-                form.new_password.errors.append(_("Dieses Passwort ist zu kurz."))
+            except PasswordPolicyError as error:
+                form.new_password.errors.append(str(error))
             else:
                 db.session.commit()
                 flash(_("Ihr Passwort wurde geändert."), "success")

@@ -58,9 +58,9 @@ def test_platform_admin_needs_no_city(runner):
      "Ungültige E-Mail-Adresse"),
     (["neu@stuttgart.example", "--role", "staff"], None, "--city SLUG"),
     (["neu@stuttgart.example", "--city", "stuttgart", "--role", "staff", "--password-stdin"],
-     "kurz\n", "10 bis 200 Zeichen"),
+     "kurz\n", "12 bis 200 Zeichen"),
     (["neu@stuttgart.example", "--city", "stuttgart", "--role", "staff", "--password-stdin"],
-     "", "10 bis 200 Zeichen"),
+     "", "12 bis 200 Zeichen"),
     (["neu@stuttgart.example", "--city", "stuttgart", "--role", "staff", "--name", "N" * 121],
      None, "höchstens 120 Zeichen"),
 ])

@@ -56,7 +56,7 @@ def test_change_password_needs_current_password(client, auth, anna):
     page = client.post("/profil/passwort", data={
         "current_password": PASSWORD, "new_password": "kurz",
         "new_password_confirm": "kurz"}).get_data(as_text=True)
-    assert "10 bis 200 Zeichen" in page
+    assert "12 bis 200 Zeichen" in page
     assert anna.password_hash == old_hash
 
     response = client.post("/profil/passwort", data={

@@ -9,11 +9,11 @@ from exchange.extensions import db
 NEW_PASSWORD = "ein langes Passwort"
 
 
-def _register(client, **overrides):
+def _register(client, environ_base=None, **overrides):
     data = {"email": "lena@stuttgart.example", "display_name": "Lena Vogel",
             "city": "stuttgart", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
     data.update(overrides)
-    return client.post("/registrieren", data=data)
+    return client.post("/registrieren", data=data, environ_base=environ_base or {})
 
 
 def _user(email):
@@ -55,7 +55,7 @@ def test_registration_creates_unapproved_staff_with_hashed_password(client, auth
     ({"display_name": "L" * 121}, "Höchstens 120 Zeichen"),
     ({"city": "atlantis"}, "Diese Stadt gibt es nicht."),
     ({"city": ""}, "Bitte wählen Sie Ihre Stadt."),
-    ({"password": "kurz", "password_confirm": "kurz"}, "10 bis 200 Zeichen"),
+    ({"password": "kurz", "password_confirm": "kurz"}, "12 bis 200 Zeichen"),
     ({"password_confirm": "etwas anderes!"}, "Die Passwörter stimmen nicht überein."),
 ])
 def test_bad_registration_is_a_form_error(client, stuttgart, overrides, message):
@@ -65,11 +65,48 @@ def test_bad_registration_is_a_form_error(client, stuttgart, overrides, message)
     assert _count_users() == 0
 
 
-def test_duplicate_email_in_other_case_is_refused(client, anna):
-    response = _register(client, email="ANNA@stuttgart.example")
-    assert "Diese E-Mail-Adresse ist bereits registriert." in response.get_data(as_text=True)
-    assert _count_users() == 1
-    assert anna.display_name == "Anna Schmid"
+def test_taken_address_is_answered_as_a_new_one_and_its_owner_mailed(client, anna):
+    """The page must not say the address exists (issue 9): same redirect, same message;
+    no second account; the owner of the address gets a mail with login and reset links."""
+    from exchange.projects.models import OutgoingMail
+
+    new = _register(client, email="lena@stuttgart.example")
+    taken = _register(client, email="ANNA@stuttgart.example")
+    assert taken.status_code == new.status_code == 302
+    assert taken.headers["Location"] == new.headers["Location"]
+    page = client.get(taken.headers["Location"]).get_data(as_text=True)
+    assert "Danke, Lena Vogel! Der Admin von Stuttgart muss Ihr Konto noch freigeben" in page
+    assert "registriert" not in page
+    assert _count_users() == 2  # anna and the new lena, no second anna
+    assert anna.display_name == "Anna Schmid" and anna.is_approved
+    mails = db.session.scalars(sa.select(OutgoingMail).where(
+        OutgoingMail.recipient == "anna@stuttgart.example")).all()
+    assert len(mails) == 1
+    assert "versucht, sich mit Ihrer E-Mail-Adresse" in mails[0].body
+    assert "http://127.0.0.1:5000/passwort-vergessen" in mails[0].body
+
+
+def test_taken_address_with_a_weak_password_gets_the_same_error(client, anna, stuttgart):
+    for email in ("anna@stuttgart.example", "lena@stuttgart.example"):
+        page = _register(client, email=email, password="Passwort2024!",
+                         password_confirm="Passwort2024!").get_data(as_text=True)
+        assert "Liste häufig benutzter Passwörter" in page
+
+
+def test_registrations_are_throttled_per_address(client, stuttgart):
+    for number in range(10):
+        assert _register(client, email=f"p{number}@stuttgart.example").status_code == 302
+    response = _register(client, email="p10@stuttgart.example")
+    assert response.status_code == 429
+    assert "Zu viele Anfragen" in response.get_data(as_text=True)
+    assert _user("p10@stuttgart.example") is None
+
+
+def test_registrations_are_throttled_per_account(client, stuttgart):
+    for number in range(3):
+        _register(client, environ_base={"REMOTE_ADDR": f"192.0.2.{number}"})
+    response = _register(client, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    assert response.status_code == 429
 
 
 def test_city_admin_approves_and_user_can_log_in(client, auth, stuttgart, cdo_stuttgart):
