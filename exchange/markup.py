@@ -199,6 +199,32 @@ def shorten(plain: str, length: int = 240) -> str:
     return cut + " …"
 
 
+#: A link reference definition ("[name]: https://…") anywhere: links before it depend on
+#: it, so such a text is never cut before rendering.
+_REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:", re.MULTILINE)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _head(text: str, length: int) -> str:
+    """The blocks at the start of `text` that hold at least 3 × `length` characters (up to
+    a blank line), or all of it. Markdown is parsed top-down and a block never reaches
+    back over a blank line, so these blocks read the same as in the whole text; only a
+    block cut at the end (a list, a code fence) may end early, and its text then is a
+    beginning of its full text."""
+    if _REFERENCE.search(text):
+        return text
+    found = _BLANK_LINE.search(text, 3 * length)
+    return text if found is None else text[:found.start()]
+
+
 def excerpt(text: str | None, length: int = 240) -> str:
-    """The first `length` characters of a Markdown text as plain text, cut at a word."""
-    return shorten(markdown_to_text(text), length)
+    """The first `length` characters of a Markdown text as plain text, cut at a word.
+
+    Only the head of a long text is rendered when its plain text is long enough: the
+    excerpt is the same, and the importer computes one per experience."""
+    text = text or ""
+    head = _head(text, length)
+    plain = markdown_to_text(head)
+    if head is not text and len(plain) <= length:
+        plain = markdown_to_text(text)
+    return shorten(plain, length)

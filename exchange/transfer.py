@@ -22,7 +22,7 @@ from .cities.models import MATURITY_MAX, MATURITY_MIN, STANCES, City, Interest, 
 from .extensions import db
 from .search.models import IndexTask
 from .util import utcnow
-from .wiki.models import KINDS, STATUSES, Experience, Revision, experience_topics
+from .wiki.models import KINDS, STATUSES, Experience, Revision, excerpt_of, experience_topics
 from .wiki.services import MAX_BODY, auto_slug
 
 TYPES = ("city", "user", "topic", "interest", "experience")
@@ -669,9 +669,9 @@ EXPERIENCE_BATCH = 1000
 #: Stored experiences read per SELECT ... WHERE id IN (...).
 _LOAD_CHUNK = 500
 #: The columns of an experience row that an import reads and may change.
-_EXPERIENCE_COLUMNS = ("id", "slug", "city_id", "title", "kind", "status", "contact_name",
-                       "contact_email", "current_revision_id", "created_at", "updated_at",
-                       "published_at", "deleted_at")
+_EXPERIENCE_COLUMNS = ("id", "slug", "city_id", "title", "excerpt", "kind", "status",
+                       "contact_name", "contact_email", "current_revision_id", "created_at",
+                       "updated_at", "published_at", "deleted_at")
 _UPDATABLE = _EXPERIENCE_COLUMNS[3:]
 
 
@@ -726,7 +726,7 @@ class _ExperienceBatch:
             page = stored.get(importer.experience_ids.get(slug))
             if page is None:
                 page = _Page({"slug": slug, "city_id": importer.cities[record["city"]].id,
-                              "title": record["title"], "kind": "lesson_learned",
+                              "title": record["title"], "excerpt": "", "kind": "lesson_learned",
                               "status": "draft", "contact_name": None, "contact_email": None,
                               "created_at": self.now, "updated_at": self.now,
                               "published_at": None, "deleted_at": None})
@@ -823,6 +823,8 @@ class _ExperienceBatch:
             moved = page.row.get("current_revision_id") != page.revision_ids.get(number)
             page.current_number = number
             page.row["title"] = current["title"]
+            if missing or moved:
+                page.row["excerpt"] = excerpt_of(current["body"])
             self.count.revisions += len(missing)
             return "history" if missing or moved else None
         current = next((old for old in existing
@@ -840,6 +842,7 @@ class _ExperienceBatch:
             "restored_from": None})
         page.current_number = number
         page.row["title"] = record["title"]
+        page.row["excerpt"] = excerpt_of(record["body"])
         self.count.revisions += 1
         return "new_text"
 

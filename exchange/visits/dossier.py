@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..cities.models import Interest
 from ..extensions import db
-from ..markup import excerpt, markdown_to_text
+from ..markup import excerpt, markdown_to_text, shorten
 from .agenda import session_time_text
 from .models import KIND_LABELS, STATUS_LABELS, Visit
 from .services import overlaps
@@ -98,7 +98,7 @@ def build_dossier(visit: Visit) -> Dossier:
     """Collect the dossier's content for the HTML page and the PDF."""
     sessions = list(visit.sessions)
     experiences = {
-        session.id: [{"experience": experience, "excerpt": excerpt(experience.body,
+        session.id: [{"experience": experience, "excerpt": shorten(experience.excerpt or "",
                                                                    EXCERPT_LENGTH)}
                      for experience in session.experiences]
         for session in sessions

@@ -9,6 +9,20 @@ from ..util import utcnow
 
 KINDS = ("lesson_learned", "practice", "project_report", "visit_report")
 STATUSES = ("draft", "published")
+#: Characters of plain text an experience keeps as its excerpt (lists show 240 of them,
+#: the dossier 260); " …" marks a cut.
+EXCERPT_CHARS = 300
+
+
+def excerpt_of(body: str | None) -> str:
+    """The stored excerpt of a body: its plain text, cut at a word after EXCERPT_CHARS.
+
+    The one rule for `Experience.excerpt`: the wiki services apply it whenever the
+    current revision changes, the importer for each experience it writes, migration
+    0011 for the rows that existed before."""
+    from ..markup import excerpt
+
+    return excerpt(body, EXCERPT_CHARS)
 
 experience_topics = sa.Table(
     "experience_topics",
@@ -39,6 +53,9 @@ class Experience(db.Model):
     slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
     #: Mirrors the current revision's title, for listing and sorting without a join.
     title: Mapped[str] = mapped_column(sa.String(200))
+    #: The current revision's excerpt (excerpt_of its body): lists show it without
+    #: loading the body or rendering Markdown.
+    excerpt: Mapped[str] = mapped_column(sa.String(EXCERPT_CHARS + 10), default="")
     kind: Mapped[str] = mapped_column(sa.String(20), default="lesson_learned")
     status: Mapped[str] = mapped_column(sa.String(20), default="draft")
     city_id: Mapped[int] = mapped_column(sa.ForeignKey("cities.id"), index=True)

@@ -1,7 +1,7 @@
 """Writing experiences: create, edit with conflict detection, restore, publish, delete.
 
 Every change appends a Revision (never rewrites one), keeps `Experience.title` equal to
-the current revision's title and records index work in the search outbox in the same
+the current revision's title and `Experience.excerpt` to its body's excerpt, and records index work in the search outbox in the same
 transaction. Services flush; the caller commits.
 
 Every save that can change the current revision ends in one atomic step, `_advance`: a
@@ -29,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..auth.permissions import can_edit_experience, can_read_experience, can_write_for_city
 from ..extensions import db
 from ..util import is_single_line, slugify, utcnow
-from .models import KINDS, STATUSES, Experience, Revision, experience_topics
+from .models import KINDS, STATUSES, Experience, Revision, excerpt_of, experience_topics
 
 MAX_TITLE = 200
 MAX_BODY = 200_000
@@ -287,6 +287,7 @@ def _advance(experience: Experience, base_revision_id: int | None,
     """
     experience_id = experience.id
     new_id = base_revision_id if revision is None else revision.id
+    base_body = experience.current_revision.body if experience.current_revision else None
     table = Experience.__table__
     result = db.session.execute(
         sa.update(table)
@@ -300,6 +301,8 @@ def _advance(experience: Experience, base_revision_id: int | None,
     if revision is not None:
         set_committed_value(experience, "current_revision", revision)
         experience.title = revision.title
+        if revision.body != base_body or not experience.excerpt:
+            experience.excerpt = excerpt_of(revision.body)
         experience.updated_at = revision.created_at
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import selectinload
 from ..auth.permissions import can_edit_experience, can_read_experience, can_write_for_city
 from ..core.hooks import fill, slot
 from ..extensions import db
-from ..markup import excerpt
+from ..markup import shorten
 from ..util import page_argument, parse_id
 from . import services
 from .diff import diff_revisions
@@ -48,12 +48,12 @@ CITY_CHOICES = 20
 
 
 def _list_loads() -> tuple:
-    """What an experience list shows per row: city, topics and the current text's excerpt.
+    """What an experience list shows per row besides its own columns (the stored
+    excerpt among them): city and topics.
 
     Functions, not constants: building loader options configures the mappers, which must
     wait until every domain's models are imported."""
-    return (selectinload(Experience.city), selectinload(Experience.topics),
-            selectinload(Experience.current_revision))
+    return (selectinload(Experience.city), selectinload(Experience.topics))
 
 
 def _revision_loads() -> tuple:
@@ -95,9 +95,10 @@ def wiki_labels():
 
 
 @bp.app_template_filter("wiki_excerpt")
-def wiki_excerpt(text: str, length: int = 240) -> str:
-    """Plain-text teaser of a Markdown body (escaped by Jinja like any string)."""
-    return excerpt(text, length)
+def wiki_excerpt(experience: Experience, length: int = 240) -> str:
+    """Plain-text teaser of an experience, from its stored excerpt (no Markdown is
+    rendered per row; escaped by Jinja like any string)."""
+    return shorten(experience.excerpt or "", length)
 
 
 @bp.route("/erfahrungen")
