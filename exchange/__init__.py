@@ -234,6 +234,11 @@ def configure_errors(app: Flask) -> None:
     from .core import lost_connection
 
     lost_connection.install(app)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # outermost: the client address and scheme are known before anything else
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

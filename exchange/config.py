@@ -70,6 +70,11 @@ class DefaultConfig:
     #: ".stadt.example" for all subdomains); a request naming another host in its Host
     #: header is refused with 400. None: any host. EXCHANGE_TRUSTED_HOSTS="a,b".
     TRUSTED_HOSTS = None
+    #: Reverse proxies in front of the app that set X-Forwarded-For and
+    #: X-Forwarded-Proto (werkzeug's ProxyFix): 0 trusts no such header, so behind one
+    #: proxy every client has the proxy's address — the throttles' per-address counts
+    #: and the audit log need 1 there. EXCHANGE_TRUSTED_PROXIES sets it.
+    TRUSTED_PROXIES = 0
     #: Where the login, registration, reset and token throttles count (auth/throttle.py):
     #: None is the database (shared by all workers); a `limits` storage URI such as
     #: "redis://127.0.0.1:6379" otherwise. EXCHANGE_RATELIMIT_STORAGE_URI sets it.
@@ -115,7 +120,8 @@ def flag(value: str) -> bool:
 
 
 def apply_security_environment(app) -> None:
-    """EXCHANGE_SESSION_COOKIE_SECURE and EXCHANGE_TRUSTED_HOSTS, parsed."""
+    """EXCHANGE_SESSION_COOKIE_SECURE, EXCHANGE_TRUSTED_HOSTS and
+    EXCHANGE_TRUSTED_PROXIES, parsed."""
     secure = os.environ.get("EXCHANGE_SESSION_COOKIE_SECURE", "").strip()
     if secure:
         try:
@@ -127,6 +133,11 @@ def apply_security_environment(app) -> None:
     if hosts:
         app.config["TRUSTED_HOSTS"] = [host.strip() for host in hosts.split(",")
                                        if host.strip()]
+    proxies = os.environ.get("EXCHANGE_TRUSTED_PROXIES", "").strip()
+    if proxies:
+        if not proxies.isdigit():
+            raise ValueError(f"EXCHANGE_TRUSTED_PROXIES: a number of proxies, not {proxies!r}")
+        app.config["TRUSTED_PROXIES"] = int(proxies)
 
 
 def normalise_database_url(url: str) -> str:
