@@ -11,7 +11,7 @@ query string. A 5xx from any of them fails, with the request in the message.
 The data (two cities, topics, an experience, a project, a visit with a session, a
 notification) is made once for the module; the requests may change it, which only makes
 later requests meet other states. Examples per endpoint are bounded (EXAMPLES), so the
-module takes about half a minute.
+module takes about half a minute (marked slow; `make test` and the CI run it).
 """
 import json
 import os
@@ -27,6 +27,9 @@ from hypothesis import strategies as st
 from conftest import FreshRequestClient, _test_config, empty_all_tables
 from exchange import create_app
 from exchange.extensions import db
+
+#: About half a minute for the module: out of `-m "not slow"`, in `make test` and CI.
+pytestmark = pytest.mark.slow
 
 #: Examples per endpoint and caller: enough to meet every class of bad input several
 #: times, few enough to keep the module at about half a minute. EXCHANGE_FUZZ_SCALE=10
@@ -325,6 +328,7 @@ def test_every_field_takes_every_bad_value(world, method, rule):
     """Each field of the endpoint's valid body, replaced by each of BAD_VALUES: no 5xx."""
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {world.token}"}
     url = _PART.sub(lambda match: str(world.path_value(rule, match.group(2))), rule)
+    random.seed(os.urandom(16))  # see test_no_5xx: pytest-randomly reseeds each test alike
     failures = []
     for field in world.valid_body(method, rule) or ("title",):
         for value in BAD_VALUES:
