@@ -12,7 +12,7 @@ match work is counted (linear) and compared with a budget; over it, a coarser di
 used, and the result says which (`RevisionDiff.fallbacks`, shown on the page):
 
 - "sentences": a changed line too long for a word diff is compared sentence by sentence
-  (sentences, or ~300-character pieces of text without punctuation); a sentence changed
+  (sentences, or pieces of at most 250 characters cut at spaces); a sentence changed
   into one other sentence still gets word highlights when that pair is within budget.
 - "lines": the word budget of the whole diff is spent; further changed lines are shown
   whole, without word highlights (the line diff).
@@ -46,7 +46,7 @@ SENTENCE_PIECE = 250
 _PIECE = re.compile(r".{1,%d}(?:\s+|$)|.{%d}" % (SENTENCE_PIECE, SENTENCE_PIECE), re.DOTALL)
 
 #: Match work (see match_work; a unit is about 0.2 µs) of one line pair's word diff
-#: (about 0.1 s: a paragraph of 1,500 words rewritten, or any edits in 8,000 characters).
+#: (about 0.1 s: two versions of a paragraph of some 600 words).
 MAX_PAIR_WORK = 500_000
 #: Match work of all word diffs of one revision diff together (about 0.6 s).
 MAX_WORD_WORK = 3_000_000
