@@ -1,24 +1,28 @@
 """Briefing dossier of a visit: the data (shared by the HTML page and the PDF) and the PDF.
 
-The PDF is drawn with fpdf2 (pure Python, actively maintained) in Source Sans Pro, a
-Unicode TTF font shipped by the `font-source-sans-pro` package from PyPI, so „German
-quotes“, dashes, € and umlauts render on every machine without system fonts.
+The PDF is the dossier page itself (visits/dossier.html, one template for both) laid out
+by WeasyPrint as a tagged PDF/UA-1 document, in Source Sans Pro, a Unicode TTF font
+shipped by the `font-source-sans-pro` package from PyPI, so „German quotes“, dashes, €
+and umlauts render on every machine without system fonts (docs/visits.md).
 """
+import mimetypes
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from urllib.request import url2pathname
 
 import sqlalchemy as sa
+from flask import current_app, has_request_context, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
 from ..cities.models import Interest
 from ..extensions import db
-from ..markup import excerpt, markdown_to_text, shorten
-from .agenda import session_time_text
+from ..markup import excerpt, shorten
 from .models import KIND_LABELS, STATUS_LABELS, Visit
 from .services import overlaps
-from .timeutil import format_clock, format_day, now_local
+from .timeutil import now_local
 
 #: Characters of each experience's excerpt in the dossier.
 EXCERPT_LENGTH = 260
@@ -113,271 +117,128 @@ def build_dossier(visit: Visit) -> Dossier:
 
 # --- PDF ---------------------------------------------------------------------------------
 
+#: The PDF standard the dossier follows: PDF/UA-1 (ISO 14289-1), a tagged PDF with a
+#: structure tree (headings, paragraphs, tables with header cells, lists), the document
+#: language and title, and bookmarks for the headings — what BITV 2.0 asks of a PDF.
+PDF_VARIANT = "pdf/ua-1"
+#: The family name the PDF stylesheet gives the embedded Source Sans Pro.
 FONT_FAMILY = "SourceSans"
-#: Colours: dark ink, a muted grey for meta lines, the app's accent blue for headings.
-INK = (29, 37, 48)
-MUTED = (91, 102, 117)
-ACCENT = (11, 92, 173)
-LINE = (217, 222, 229)
-SHADE = (230, 240, 250)
+#: Colours of the running header and footer: the app's muted grey.
+MUTED = "#5b6675"
 
 
-def _font_files() -> dict[str, str]:
-    """Regular, bold and italic TTF files of the dossier font."""
+def _font_files() -> dict[tuple[str, str], str]:
+    """(weight, style) -> TTF file of the dossier font."""
     import font_source_sans_pro as fonts
 
     files = fonts.font_files_ttf
-    return {"": files["SourceSansPro"], "B": files["SourceSansProBold"],
-            "I": files["SourceSansProIt"], "BI": files["SourceSansProBoldIt"]}
+    return {("normal", "normal"): files["SourceSansPro"],
+            ("bold", "normal"): files["SourceSansProBold"],
+            ("normal", "italic"): files["SourceSansProIt"],
+            ("bold", "italic"): files["SourceSansProBoldIt"]}
 
 
-def _dossier_pdf_class():
-    from fpdf import FPDF
+def _css_string(text: str) -> str:
+    """`text` as a quoted CSS string (user content goes into the running header)."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + re.sub(r"[\r\n\f]+", " ", text) + '"'
 
-    class DossierPDF(FPDF):
-        """A4 pages with a running header and a footer with page numbers."""
 
-        title_text = ""
-        footer_text = ""
+def _page_label_css() -> str:
+    """CSS content for "Seite N von M" in the reader's language.
 
-        def header(self):
-            if self.page_no() == 1:
-                return
-            self.set_font(FONT_FAMILY, "", 8)
-            self.set_text_color(*MUTED)
-            self.cell(0, 5, self.title_text, new_x="LMARGIN", new_y="NEXT")
-            self.set_draw_color(*LINE)
-            self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-            self.ln(4)
-            self.set_text_color(*INK)
+    The message keeps its placeholders for the translators; CSS fills in the counters."""
+    marker = "\x00"
+    text = _("Seite %(page)s von %(pages)s", page=marker + "page" + marker,
+             pages=marker + "pages" + marker)
+    parts = []
+    for index, part in enumerate(text.split(marker)):
+        if index % 2:
+            parts.append(f"counter({part})")
+        elif part:
+            parts.append(_css_string(part))
+    return " ".join(parts)
 
-        def footer(self):
-            self.set_y(-14)
-            self.set_draw_color(*LINE)
-            self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-            self.set_font(FONT_FAMILY, "", 8)
-            self.set_text_color(*MUTED)
-            self.cell(0, 8, self.footer_text, align="L")
-            self.set_x(self.l_margin)
-            self.cell(0, 8, _("Seite %(page)s von %(pages)s", page=self.page_no(),
-                              pages="{nb}"), align="R")
-            self.set_text_color(*INK)
 
-    return DossierPDF
+def _pdf_stylesheet(dossier: Dossier) -> str:
+    """The PDF's own rules on top of style.css's print rules: the embedded font, the
+    running header (from page 2) and footer with page numbers, sections that may break
+    across pages (one page per section wasted paper) and no skip link.
+
+    WeasyPrint treats these as user rules, which yield to the page's own (author) rules
+    unless marked important."""
+    faces = "\n".join(
+        f"@font-face {{ font-family: {FONT_FAMILY}; font-weight: {weight}; "
+        f"font-style: {style}; src: url({Path(path).as_uri()}); }}"
+        for (weight, style), path in _font_files().items())
+    title = _("Briefing-Dossier · %(title)s", title=dossier.visit.title)
+    footer = _("City Exchange · Stand %(date)s · vertraulich, nur für den Dienstgebrauch",
+               date=dossier.created.strftime("%d.%m.%Y"))
+    box = f"font-family: {FONT_FAMILY}; font-size: 8pt; color: {MUTED};"
+    return f"""{faces}
+body, body * {{ font-family: {FONT_FAMILY} !important; }}
+.skip-link {{ display: none !important; }}
+section {{ break-inside: auto !important; }}
+@page {{
+  @top-left {{ content: {_css_string(title)}; {box} }}
+  @bottom-left {{ content: {_css_string(footer)}; {box} }}
+  @bottom-right {{ content: {_page_label_css()}; {box} }}
+}}
+@page :first {{ @top-left {{ content: none; }} }}
+"""
+
+
+def _static_fetcher(static_url: str, static_folder: str, fonts: set[str]):
+    """A WeasyPrint URL fetcher that reads the app's static files and the dossier fonts
+    from disk and fetches nothing else: no request leaves the server while a PDF is made
+    (an image in a user's Markdown stays out of the PDF)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    folder = Path(static_folder).resolve()
+
+    class StaticFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            path = None
+            if url.startswith(static_url):
+                candidate = (folder / url[len(static_url):].split("?")[0]).resolve()
+                if candidate.is_relative_to(folder):
+                    path = candidate
+            elif url.startswith("file:") and url in fonts:
+                path = Path(url2pathname(url.removeprefix("file:")))
+            if path is None or not path.is_file():
+                raise ValueError(f"not fetched for the dossier PDF: {url}")
+            return URLFetcherResponse(url, path.read_bytes(),
+                                      {"Content-Type": mimetypes.guess_type(path.name)[0]
+                                       or "application/octet-stream"})
+
+    return StaticFetcher()
 
 
 def render_pdf(dossier: Dossier) -> bytes:
-    """The dossier as a PDF: title block, city profiles, agenda table, sessions in detail,
-    delegation and running projects; page numbers and a footer on every page."""
-    from fpdf.fonts import FontFace
+    """The dossier as a tagged PDF (PDF/UA-1), rendered by WeasyPrint from the same
+    template as the dossier page (visits/dossier.html with its print rules), in the
+    reader's language: /Lang from the page's lang, bookmarks from its headings."""
+    if not has_request_context():
+        # Rendering the page needs url_for and the locale of a request; from a command
+        # there is none, so build the links on the public address.
+        with current_app.test_request_context(
+                "/", base_url=current_app.config.get("PUBLIC_URL") or None):
+            return render_pdf(dossier)
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
 
     visit = dossier.visit
-    pdf = _dossier_pdf_class()(format="A4")
-    for style, path in _font_files().items():
-        pdf.add_font(FONT_FAMILY, style, path)
-    pdf.set_title(_("Briefing-Dossier: %(title)s", title=visit.title))
-    pdf.set_author("City Exchange")
-    pdf.set_creator("City Exchange")
-    pdf.set_lang("de-DE")
-    pdf.title_text = _("Briefing-Dossier · %(title)s", title=visit.title)
-    pdf.footer_text = _("City Exchange · Stand %(date)s · vertraulich, nur für den "
-                        "Dienstgebrauch", date=dossier.created.strftime("%d.%m.%Y"))
-    pdf.set_margins(20, 18, 20)
-    pdf.set_auto_page_break(True, margin=20)
-    pdf.add_page()
-    width = pdf.epw
-
-    def heading(text, size=14, space=6):
-        if pdf.get_y() > pdf.h - 50:
-            pdf.add_page()
-        pdf.ln(space)
-        pdf.set_font(FONT_FAMILY, "B", size)
-        pdf.set_text_color(*ACCENT)
-        pdf.multi_cell(width, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(*INK)
-        pdf.ln(1.5)
-
-    def paragraph(text, size=10, style="", color=INK, height=5):
-        if not text:
-            return
-        pdf.set_font(FONT_FAMILY, style, size)
-        pdf.set_text_color(*color)
-        pdf.multi_cell(width, height, text, align="L", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(*INK)
-
-    # Title block.
-    pdf.set_fill_color(*ACCENT)
-    pdf.rect(0, 0, pdf.w, 8, style="F")
-    pdf.set_fill_color(255, 255, 255)
-    pdf.ln(14)
-    paragraph(_("Briefing-Dossier Delegationsbesuch"), size=11, style="B", color=MUTED)
-    pdf.ln(2)
-    pdf.set_font(FONT_FAMILY, "B", 24)
-    pdf.multi_cell(width, 11, visit.title, align="L", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
-    paragraph(_("%(guest)s zu Gast in %(host)s", guest=visit.visiting_city.name,
-                host=visit.host_city.name), size=15)
-    pdf.ln(4)
-    pdf.set_font(FONT_FAMILY, "", 10.5)
-    with pdf.table(col_widths=(35, 125), first_row_as_headings=False, line_height=6.5,
-                   borders_layout="HORIZONTAL_LINES", text_align=("LEFT", "LEFT")) as table:
-        for label, value in (
-            (_("Termin"), _day_span(visit)),
-            (_("Ort"), ", ".join(p for p in (visit.place, visit.address) if p)
-             or visit.host_city.name),
-            (_("Status"), status_label(visit.status)),
-            (_("Gastgeber"), visit.host_city.name),
-            (_("Delegation"), ngettext("%(city)s, %(num)s Person", "%(city)s, %(num)s Personen",
-                                       len(dossier.delegation["guest"]),
-                                       city=visit.visiting_city.name)),
-            (_("Themen"), ", ".join(t.name_de for t in visit.topics) or "–"),
-        ):
-            row = table.row()
-            row.cell(label, style=FontFace(emphasis="BOLD", color=MUTED))
-            row.cell(value)
-    if visit.notes:
-        heading(_("Ziele und Hinweise"), size=12)
-        for block in _blocks(visit.notes):
-            paragraph(block)
-
-    # City profiles and key figures.
-    heading(_("Die beiden Städte"))
-    for facts, role in ((dossier.host, _("Gastgeber")), (dossier.guest, _("Gäste"))):
-        city = facts.city
-        pdf.set_font(FONT_FAMILY, "B", 12)
-        pdf.multi_cell(width, 6, f"{city.name} ({role})", align="L", new_x="LMARGIN",
-                       new_y="NEXT")
-        pdf.set_font(FONT_FAMILY, "", 10)
-        with pdf.table(col_widths=(45, 115), first_row_as_headings=False, line_height=5.5,
-                       borders_layout="NONE", text_align=("LEFT", "LEFT")) as table:
-            rows = [
-                (_("Bundesland"), city.state or "–"),
-                (_("Gemeindeschlüssel (AGS)"), city.ags or "–"),
-                (_("Einwohner"), f"{city.population:,}".replace(",", ".")
-                 if city.population else "–"),
-                (_("Erfahrungen im Wiki"), str(facts.experience_count)),
-            ]
-            for stance, label in STANCE_LABELS.items():
-                if facts.interests[stance]:
-                    rows.append((str(label), ", ".join(facts.interests[stance])))
-            for label, value in rows:
-                row = table.row()
-                row.cell(label, style=FontFace(color=MUTED))
-                row.cell(value)
-        paragraph(facts.profile_text, size=9.5, color=MUTED)
-        pdf.ln(3)
-
-    # Agenda overview.
-    heading(_("Agenda"))
-    if not dossier.sessions:
-        paragraph(_("Noch keine Agenda geplant."))
-    else:
-        heading_style = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=ACCENT)
-        pdf.set_font(FONT_FAMILY, "", 10)
-        with pdf.table(col_widths=(32, 88, 40), line_height=5.5, headings_style=heading_style,
-                       text_align=("LEFT", "LEFT", "LEFT"), cell_fill_color=SHADE,
-                       cell_fill_mode="ROWS", borders_layout="HORIZONTAL_LINES") as table:
-            row = table.row()
-            for label in (_("Zeit"), _("Programmpunkt"), _("Themen")):
-                row.cell(label)
-            for session in dossier.sessions:
-                row = table.row()
-                when = session_time_text(session)
-                if session.id in dossier.overlaps:
-                    when += "\n" + _("überschneidet sich")
-                row.cell(when)
-                title = session.title + (f"\n{session.room}" if session.room else "")
-                row.cell(title)
-                row.cell(", ".join(t.name_de for t in session.topics) or kind_label(session.kind))
-
-    # Sessions in detail.
-    detailed = [s for s in dossier.sessions if s.kind not in ("break",)]
-    if detailed:
-        heading(_("Die Programmpunkte im Einzelnen"))
-    for session in detailed:
-        heading(f"{format_clock(session.starts_at)} {session.title}", size=11.5, space=3)
-        meta = [session_time_text(session), kind_label(session.kind)]
-        if session.room:
-            meta.append(session.room)
-        paragraph(" · ".join(meta), size=9, color=MUTED)
-        if session.topics:
-            paragraph(_("Themen: %(topics)s", topics=", ".join(t.name_de for t in session.topics)),
-                      size=9.5, style="B")
-        for block in _blocks(session.description):
-            paragraph(block, size=10)
-        items = dossier.experiences.get(session.id, [])
-        if items:
-            pdf.ln(1)
-            paragraph(_("Erfahrungen und Lessons Learned"), size=10, style="B")
-            for item in items:
-                experience = item["experience"]
-                paragraph(f"„{experience.title}“ – {experience.city.name}", size=10, style="B")
-                paragraph(item["excerpt"], size=9.5, color=MUTED, height=4.6)
-        if session.contacts:
-            paragraph(_("Ansprechpersonen: %(names)s", names="; ".join(
-                f"{p['name']} ({p['city']}{', ' + p['email'] if p['email'] else ''})"
-                for p in session.contacts)), size=9.5)
-        if session.open_questions:
-            pdf.ln(1)
-            paragraph(_("Offene Fragen"), size=10, style="B")
-            for block in _lines(session.open_questions):
-                paragraph(block, size=10)
-
-    # Delegation.
-    heading(_("Delegation und Teilnehmende"))
-    members = dossier.delegation["guest"] + dossier.delegation["host"]
-    if not members:
-        paragraph(_("Noch keine Teilnehmenden eingetragen."))
-    else:
-        heading_style = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=ACCENT)
-        pdf.set_font(FONT_FAMILY, "", 10)
-        with pdf.table(col_widths=(50, 50, 35, 25), line_height=5.5,
-                       headings_style=heading_style, borders_layout="HORIZONTAL_LINES",
-                       cell_fill_color=SHADE, cell_fill_mode="ROWS",
-                       text_align=("LEFT", "LEFT", "LEFT", "LEFT")) as table:
-            row = table.row()
-            for label in (_("Name"), _("Funktion"), _("Organisation"), _("Stadt")):
-                row.cell(label)
-            for member in members:
-                row = table.row()
-                row.cell(member.name)
-                row.cell(member.role or "–")
-                row.cell(member.organisation or ("–" if member.user is None
-                                                 else member.city.name))
-                row.cell(member.city.name)
-
-    # Running joint projects.
-    if dossier.projects is not None:
-        heading(_("Laufende gemeinsame Projekte"))
-        if not dossier.projects:
-            paragraph(_("Zwischen %(a)s und %(b)s laufen noch keine gemeinsamen Projekte.",
-                        a=visit.host_city.name, b=visit.visiting_city.name))
-        for project in dossier.projects:
-            paragraph(project.title, style="B")
-            paragraph(excerpt(project.description, EXCERPT_LENGTH), size=9.5, color=MUTED)
-    return bytes(pdf.output())
-
-
-def _blocks(text: str) -> list[str]:
-    """Markdown paragraphs as plain-text blocks (blank lines separate them)."""
-    return [markdown_to_text(block) for block in (text or "").replace("\r\n", "\n").split("\n\n")
-            if block.strip()]
-
-
-def _lines(text: str) -> list[str]:
-    """Markdown list items or lines as plain text, each starting with a dash."""
-    items = []
-    for line in (text or "").splitlines():
-        line = line.strip().lstrip("-*").strip()
-        if line:
-            items.append("– " + markdown_to_text(line))
-    return items
-
-
-def _day_span(visit: Visit) -> str:
-    start, end = visit.starts_at, visit.ends_at
-    if start.date() == end.date():
-        return _("%(day)s, %(start)s–%(end)s Uhr", day=format_day(start),
-                 start=format_clock(start), end=format_clock(end))
-    return _("%(day)s, %(start)s Uhr – %(end_day)s, %(end)s Uhr", day=format_day(start),
-             start=format_clock(start), end_day=format_day(end), end=format_clock(end))
+    page = render_template("visits/dossier.html", dossier=dossier, visit=visit)
+    base_url = request.host_url
+    static_url = url_for("static", filename="", _external=True)
+    fonts = {Path(path).as_uri() for path in _font_files().values()}
+    fetcher = _static_fetcher(static_url, current_app.static_folder, fonts)
+    fonts_seen = FontConfiguration()  # @font-face rules only load through one of these
+    document = HTML(string=page, base_url=base_url, url_fetcher=fetcher).render(
+        stylesheets=[CSS(string=_pdf_stylesheet(dossier), url_fetcher=fetcher,
+                         font_config=fonts_seen)],
+        font_config=fonts_seen, pdf_variant=PDF_VARIANT)
+    document.metadata.title = _("Briefing-Dossier: %(title)s", title=visit.title)
+    document.metadata.authors = ["City Exchange"]
+    document.metadata.generator = "City Exchange"
+    return document.write_pdf(pdf_variant=PDF_VARIANT)
