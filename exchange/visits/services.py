@@ -456,6 +456,28 @@ def list_loads() -> tuple:
     return selectinload(Visit.host_city), selectinload(Visit.visiting_city)
 
 
+def show_loads() -> tuple:
+    """Loader options for the visit page: cities, goals, the report, the delegation with
+    its users' cities, and the agenda with each session's topics and linked experiences
+    (with their cities and authors): a constant number of statements however long the programme
+    (it issued one per linked experience and member: 48 for the demo's December visit)."""
+    from ..auth.models import User
+    from ..wiki.models import Experience, Revision
+    from .models import AgendaSession, AgendaSessionExperience, VisitMember
+
+    linked = (selectinload(Visit.sessions).selectinload(AgendaSession.experience_links)
+              .selectinload(AgendaSessionExperience.experience))
+
+    return (selectinload(Visit.host_city), selectinload(Visit.visiting_city),
+            selectinload(Visit.topics), selectinload(Visit.report_experience),
+            selectinload(Visit.members).selectinload(VisitMember.user)
+            .selectinload(User.city),
+            selectinload(Visit.sessions).selectinload(AgendaSession.topics),
+            linked.selectinload(Experience.city),
+            # A session's contact person is the first author when no contact is named.
+            linked.selectinload(Experience.revisions).selectinload(Revision.author))
+
+
 def visiting_cities_query():
     """Cities that host or make at least one visit, by name (the list's city filter)."""
     involved = sa.union(sa.select(Visit.host_city_id), sa.select(Visit.visiting_city_id))

@@ -197,7 +197,10 @@ def new():
 @login_required
 def show(visit_id: int):
     """A visit: facts, agenda with overlap warnings, delegation, outcomes."""
-    visit = _visit_or_404(visit_id)
+    visit = db.session.scalar(sa.select(Visit).where(Visit.id == visit_id)
+                              .options(*services.show_loads()))
+    if visit is None:
+        abort(404)
     can_edit = can_edit_visit(current_user, visit)
     member_form = MemberForm()
     return render_template(

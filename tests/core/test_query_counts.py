@@ -30,8 +30,9 @@ TOLERANCE = 1
 MAX_HTML_GROWTH = 3
 MAX_HTML_EXTRA = 10_000
 #: Pages that show every row by design: the topic tree is the taxonomy (about 630
-#: topics, deeper levels folded), not a list that grows with the members' data.
-UNPAGED = {"topic tree"}
+#: topics, deeper levels folded), not a list that grows with the members' data; a
+#: visit's programme and delegation are one visit's, shown whole on its page and in print.
+UNPAGED = {"topic tree", "visit page"}
 
 pytestmark = pytest.mark.slow
 
@@ -389,6 +390,54 @@ def grow_visit_list(w, n):
     return "/besuche?wann=all"
 
 
+def grow_visit_page(w, n):
+    """A visit's programme: n sessions, each with a topic and a linked experience of the
+    other city, and n delegation members (users of both cities)."""
+    from exchange.visits.models import (AgendaSession, AgendaSessionExperience, Visit,
+                                        VisitMember, session_topics)
+
+    if "visit" not in w:
+        w["visit"] = db.session.scalar(sa.select(Visit.id).where(
+            Visit.title == add_visit_for_page(w)))
+    visit_id = w["visit"]
+    other = w["partners"][0]
+    start = datetime(2027, 4, 20, 9, 0)
+    sessions = []
+    for _ in range(n):
+        k = next(_serial)
+        begins = start + timedelta(minutes=30 * (k % 20))
+        sessions.append({"visit_id": visit_id, "position": k, "title": f"Programmpunkt {k}",
+                         "starts_at": begins, "ends_at": begins + timedelta(minutes=30),
+                         "room": "", "description": "", "kind": "custom",
+                         "open_questions": ""})
+    session_ids = _insert(AgendaSession, sessions)
+    experience_ids = add_experiences(n, [other])
+    _insert_plain(session_topics, [{"session_id": sid, "topic_id": w["topic"]}
+                                   for sid in session_ids])
+    _insert_plain(AgendaSessionExperience.__table__,
+                  [{"session_id": sid, "experience_id": eid, "rank": 0}
+                   for sid, eid in zip(session_ids, experience_ids)])
+    user_ids = add_users(n, [w["city"], other])
+    _insert(VisitMember, [{"visit_id": visit_id, "user_id": uid, "role": "",
+                           "organisation": "", "side": "guest" if i % 2 else "host"}
+                          for i, uid in enumerate(user_ids)])
+    return f"/besuche/{visit_id}"
+
+
+def add_visit_for_page(w) -> str:
+    """One visit between the world's city and its first partner; its title."""
+    from exchange.visits.models import Visit
+
+    title = f"Besuch mit Programm {next(_serial)}"
+    day = datetime(2027, 4, 20, 9, 0)
+    _insert(Visit, [{"title": title, "host_city_id": w["partners"][0],
+                     "visiting_city_id": w["city"], "starts_at": day,
+                     "ends_at": day + timedelta(hours=10), "place": "Rathaus", "address": "",
+                     "status": "planned", "notes": "", "outcomes": "", "created_at": T0,
+                     "updated_at": T0}])
+    return title
+
+
 def grow_dashboard(w, n):
     city_ids = add_cities(n)
     for author_id, city_id in zip(add_users(n, city_ids), city_ids):
@@ -423,6 +472,7 @@ SCENARIOS = {
     "project list": grow_project_list,
     "project page": grow_project_page,
     "visit list": grow_visit_list,
+    "visit page": grow_visit_page,
     "dashboard": grow_dashboard,
 }
 
