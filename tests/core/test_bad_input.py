@@ -350,3 +350,12 @@ def test_one_line_fields_in_forms(client, auth, anna, stuttgart):
         "password": password, "password_confirm": password})
     assert "Bitte ohne Zeilenumbrüche und Steuerzeichen." in response.text
     assert db.session.scalar(sa.select(User).where(User.email == "lena@stuttgart.example")) is None
+
+
+def test_a_body_over_the_size_limit_is_refused_before_it_is_read(client, token_for, anna):
+    huge = b'{"title": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    answer = client.post("/api/v1/experiences", data=huge, headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token_for(anna)}"})
+    assert answer.status_code == 413 and answer.get_json()["error"]["status"] == 413
+    page = client.post("/login", data={"email": "a@b.example", "password": "x" * (5 << 20)})
+    assert page.status_code == 413
