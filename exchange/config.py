@@ -52,6 +52,10 @@ class DefaultConfig:
     #: as being rebuilt. Well below any request timeout.
     SEARCH_REBUILD_WAIT = 3.0
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+    #: Folder of the operator's texts for the legal pages (Barrierefreiheit, Impressum,
+    #: Datenschutz): Markdown files `<part>.<language>.md` (docs/OPERATIONS.md, "Legal
+    #: pages"). None: the folder `legal` in the instance folder.
+    LEGAL_DIR = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     #: Sent with every response (exchange/__init__.py): our own files only, so no inline

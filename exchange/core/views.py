@@ -1,13 +1,17 @@
-"""Start page (dashboard), language switch and a health check."""
+"""Start page (dashboard), language switch, health check and the legal pages."""
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..util import safe_next
+from . import accessibility
 from .hooks import fill
+from .legal import legal_texts
 
 bp = Blueprint("core", __name__)
+bp.record_once(lambda state: accessibility.init_app(state.app))
 
 @bp.route("/")
 @login_required
@@ -24,6 +28,30 @@ def set_language(code: str):
         session["lang"] = code
     return redirect(safe_next(request.args.get("next") or request.referrer,
                               url_for("core.index")))
+
+
+def _legal_page(template: str):
+    """A legal page: our text plus the operator's parts (exchange/core/legal.py)."""
+    return render_template(template, legal=legal_texts(str(get_locale())))
+
+
+@bp.route("/barrierefreiheit")
+def accessibility_statement():
+    """Erklärung zur Barrierefreiheit (BITV 2.0 § 7): status, known limits, feedback,
+    enforcement body. Open without login, linked in every page's footer."""
+    return _legal_page("core/legal_accessibility.html")
+
+
+@bp.route("/impressum")
+def imprint():
+    """Impressum: the operator's details (instance/legal/betreiber.*.md, impressum.*.md)."""
+    return _legal_page("core/legal_imprint.html")
+
+
+@bp.route("/datenschutz")
+def privacy():
+    """Datenschutzerklärung: what the application stores, plus the operator's part."""
+    return _legal_page("core/legal_privacy.html")
 
 
 @bp.route("/healthz")

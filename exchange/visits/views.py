@@ -262,11 +262,23 @@ def edit(visit_id: int):
         (400 if request.method == "POST" else 200)
 
 
-@bp.route("/<int:visit_id>/loeschen", methods=["POST"])
+def _confirm(visit: Visit, question: str, action: str, back: str, button: str):
+    """The confirmation page of a delete (WCAG 3.3.4): GET asks, the POST to the same
+    address does it, so nothing is deleted by one click, also without JavaScript."""
+    return render_template("visits/confirm.html", visit=visit, question=question,
+                           action=action, back=back, button=button, action_form=ActionForm())
+
+
+@bp.route("/<int:visit_id>/loeschen", methods=["GET", "POST"])
 @login_required
 def delete(visit_id: int):
-    """Delete a visit with its agenda and delegation."""
+    """Delete a visit with its agenda and delegation (GET: the confirmation page)."""
     visit = _editable(visit_id)
+    if request.method == "GET":
+        return _confirm(visit, _("Den Besuch „%(title)s“ mit Agenda und Delegation "
+                                 "endgültig löschen?", title=visit.title),
+                        url_for("visits.delete", visit_id=visit.id),
+                        url_for("visits.show", visit_id=visit.id), _("Ja, Besuch löschen"))
     if not ActionForm().validate_on_submit():
         abort(400)
     services.delete_visit(current_user, visit)
@@ -353,12 +365,19 @@ def edit_session(visit_id: int, session_id: int):
                            session=session), (400 if request.method == "POST" else 200)
 
 
-@bp.route("/<int:visit_id>/sitzungen/<int:session_id>/loeschen", methods=["POST"])
+@bp.route("/<int:visit_id>/sitzungen/<int:session_id>/loeschen", methods=["GET", "POST"])
 @login_required
 def delete_session(visit_id: int, session_id: int):
-    """Remove a session from the agenda."""
+    """Remove a session from the agenda (GET: the confirmation page)."""
     visit = _editable(visit_id)
     session = _session_or_404(visit, session_id)
+    if request.method == "GET":
+        return _confirm(visit, _("Den Programmpunkt „%(title)s“ aus der Agenda entfernen?",
+                                 title=session.title),
+                        url_for("visits.delete_session", visit_id=visit.id,
+                                session_id=session.id),
+                        url_for("visits.show", visit_id=visit.id) + f"#sitzung-{session.id}",
+                        _("Ja, entfernen"))
     if not ActionForm().validate_on_submit():
         abort(400)
     services.remove_session(current_user, session)
@@ -411,14 +430,21 @@ def add_member(visit_id: int):
     return redirect(url_for("visits.show", visit_id=visit.id) + "#delegation")
 
 
-@bp.route("/<int:visit_id>/mitglieder/<int:member_id>/entfernen", methods=["POST"])
+@bp.route("/<int:visit_id>/mitglieder/<int:member_id>/entfernen", methods=["GET", "POST"])
 @login_required
 def remove_member(visit_id: int, member_id: int):
-    """Remove a delegation member."""
+    """Remove a delegation member (GET: the confirmation page)."""
     visit = _editable(visit_id)
     member = db.session.get(VisitMember, member_id)
-    if member is None or member.visit_id != visit.id or not ActionForm().validate_on_submit():
-        abort(404 if member is None or member.visit_id != visit.id else 400)
+    if member is None or member.visit_id != visit.id:
+        abort(404)
+    if request.method == "GET":
+        return _confirm(visit, _("%(name)s aus der Delegation entfernen?", name=member.name),
+                        url_for("visits.remove_member", visit_id=visit.id, member_id=member.id),
+                        url_for("visits.show", visit_id=visit.id) + "#delegation",
+                        _("Ja, entfernen"))
+    if not ActionForm().validate_on_submit():
+        abort(400)
     services.remove_member(current_user, visit, member)
     db.session.commit()
     flash(_("Die Person wurde aus der Delegation entfernt."), "success")
