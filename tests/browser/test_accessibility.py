@@ -84,18 +84,7 @@ PAGE_IDS = [f"{language}-{name}" for language in LANGUAGES for name, *_ in PAGES
 #: Pages whose checks still fail, with the rules that fail them: expected failures
 #: (strict, so a page that becomes clean must be taken off this list). Issue 10.
 KNOWN_AXE: dict[str, str] = {}
-_SUMMARY = "vnu: aria-labelledby on the error summary's <div> without a role"
-_HEADINGS = "vnu: heading levels skipped (h1 followed by h3)"
-KNOWN_VNU = {
-    f"{language}-{name}": reason
-    for language in LANGUAGES
-    for name, reason in (
-        ("login-error", _SUMMARY), ("register-error", _SUMMARY),
-        ("experience-new-error", _SUMMARY), ("project-new-error", _SUMMARY),
-        ("visit-new-error", _SUMMARY),
-        ("experiences", _HEADINGS), ("search", _HEADINGS), ("partners", _HEADINGS),
-    )
-}
+KNOWN_VNU: dict[str, str] = {}
 
 
 def _demo_ids(app) -> dict:
