@@ -9,8 +9,7 @@ Runs from a fresh clone (nothing outside the repository is read). Steps:
 1. A fresh database (a new schema of the `test` database at 127.0.0.1:5432, dropped at
    the end, or a SQLite file), `flask db upgrade`, `flask seed-demo`, `flask search
    reindex`, one API token per demo member (`flask tokens create`).
-2. gunicorn (--workers, default 4) on wsgi:app and the background worker (`flask worker`,
-   or `flask search apply --loop` where that command does not exist yet).
+2. gunicorn (--workers, default 4) on wsgi:app and the background worker (`flask worker`).
 3. --users virtual users (threads, default 50), each logged in through the real /login
    form as one of the demo members (round robin) and owning one experience it created
    through the API before the clock starts. For --duration seconds (default 60) each
@@ -53,7 +52,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 from scale import (PG_URL, Client, Database, free_port, load, log, percentile,  # noqa: E402
-                   pg_reachable, run_flask, scan_log, stop, wait_for)
+                   pg_reachable, run_flask, scan_log, start_flask, start_gunicorn, stop,
+                   wait_for)
 
 SEED = 9
 #: Request classes and their shares of the mix (issue 9).
@@ -264,20 +264,8 @@ def main(argv=None) -> int:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server_log, worker_log = workdir / "gunicorn.log", workdir / "worker.log"
-        with server_log.open("w") as out:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
-                 f"127.0.0.1:{port}", "--timeout", str(int(args.timeout + 30)),
-                 "--no-control-socket", "--error-logfile", "-", "wsgi:app"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        has_worker = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "exchange", "worker", "--help"], cwd=ROOT,
-            env=env, capture_output=True).returncode == 0
-        command = ["worker"] if has_worker else ["search", "apply", "--loop"]
-        with worker_log.open("w") as out:
-            worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "exchange",
-                                       *command], cwd=ROOT, env=env, stdout=out,
-                                      stderr=subprocess.STDOUT)
+        server = start_gunicorn(env, port, args.workers, args.timeout, server_log)
+        worker = start_flask(env, ["worker"], worker_log)
         wait_for(Client(base, args.timeout), "/healthz", 90)
         from exchange.demo import DEMO_PASSWORD
 
@@ -291,7 +279,7 @@ def main(argv=None) -> int:
         pages += [f"/staedte/{slug}" for slug in cities]
         pages += [f"/erfahrungen/{user.slug}" for user in users[:10]]
         pages += [f"/themen/{topic}"] if topic else []
-        log(f"gunicorn and the worker (`flask {' '.join(command)}`) up; {len(users)} users "
+        log(f"gunicorn and the worker (`flask worker`) up; {len(users)} users "
             f"logged in, one experience each; {load()}")
 
         cpu = time.process_time()

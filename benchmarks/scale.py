@@ -668,6 +668,25 @@ def run_flask(env: dict, *arguments: str, timeout: float = 3600) -> str:
     return done.stdout
 
 
+def start_gunicorn(env: dict, port: int, workers: int, timeout: float,
+                   log_path: Path) -> subprocess.Popen:
+    """gunicorn with `workers` sync workers on wsgi:app at 127.0.0.1:port, logging to
+    log_path; a request may take `timeout` seconds before gunicorn's own limit."""
+    with log_path.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+             f"127.0.0.1:{port}", "--timeout", str(int(timeout + 30)), "--no-control-socket",
+             "--error-logfile", "-", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start_flask(env: dict, arguments: list[str], log_path: Path) -> subprocess.Popen:
+    """A long-running `flask --app exchange ...` (the worker), logging to log_path."""
+    with log_path.open("w") as out:
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "exchange", *arguments],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
 def scan_log(path: Path) -> dict:
     """Tracebacks, worker timeouts and errors in a server log."""
     text = path.read_text(errors="replace") if path.exists() else ""
@@ -800,16 +819,8 @@ def main(argv=None) -> int:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server_log, worker_log = workdir / "gunicorn.log", workdir / "worker.log"
-        with server_log.open("w") as out_file:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
-                 f"127.0.0.1:{port}", "--timeout", str(int(args.timeout + 30)),
-                 "--no-control-socket", "--error-logfile", "-", "wsgi:app"],
-                cwd=ROOT, env=env, stdout=out_file, stderr=subprocess.STDOUT)
-        with worker_log.open("w") as out_file:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "exchange", "search", "apply", "--loop"],
-                cwd=ROOT, env=env, stdout=out_file, stderr=subprocess.STDOUT)
+        server = start_gunicorn(env, port, args.workers, args.timeout, server_log)
+        worker = start_flask(env, ["search", "apply", "--loop"], worker_log)
         anonymous = Client(base, args.timeout)
         wait_for(anonymous, "/healthz", 90)
         sessions = []
