@@ -460,17 +460,8 @@ def deactivate(user_id: int):
     login, no API token, no notifications until it is reactivated; what it wrote stays."""
     from .services import deactivate_user
 
-    user = _deactivatable_user(user_id)
-    form = ConfirmForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        deactivate_user(user)
-        db.session.commit()
-        flash(_("%(name)s ist deaktiviert.", name=user.display_name), "success")
-        return redirect(url_for("auth.approvals"))
-    return render_template("auth/confirm_activation.html", user=user, form=form,
-                           deactivating=True)
+    return _change_activation(user_id, deactivate_user, True,
+                              _("%(name)s ist deaktiviert."))
 
 
 @bp.route(f"/freigaben/<int(max={MAX_ID}):user_id>/reaktivieren", methods=["GET", "POST"])
@@ -479,14 +470,21 @@ def reactivate(user_id: int):
     """Reactivate a deactivated account after a confirmation page."""
     from .services import reactivate_user
 
+    return _change_activation(user_id, reactivate_user, False,
+                              _("%(name)s ist wieder aktiv."))
+
+
+def _change_activation(user_id: int, change, deactivating: bool, done: str):
+    """GET: the confirmation page; POST (with its token): change(user), then back to the
+    list with the `done` message (formatted with the user's name)."""
     user = _deactivatable_user(user_id)
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        reactivate_user(user)
+        change(user)
         db.session.commit()
-        flash(_("%(name)s ist wieder aktiv.", name=user.display_name), "success")
+        flash(done % {"name": user.display_name}, "success")
         return redirect(url_for("auth.approvals"))
     return render_template("auth/confirm_activation.html", user=user, form=form,
-                           deactivating=False)
+                           deactivating=deactivating)
