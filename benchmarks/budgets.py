@@ -23,7 +23,6 @@ The figures are recorded in docs/wiki.md ("Budgets").
 import argparse
 import difflib
 import multiprocessing
-import os
 import random
 import re
 import sys
@@ -36,19 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from scale import load, log  # noqa: E402
 from search_bench import CorpusGenerator  # noqa: E402
 
 BUSY_LOAD = 1.5
-
-
-def log(message=""):
-    print(message, flush=True)
-
-
-def load_text() -> str:
-    one, five, fifteen = os.getloadavg()
-    busy = " (busy machine)" if one > BUSY_LOAD else ""
-    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} CPUs{busy}"
 
 
 # --- texts ----------------------------------------------------------------------------------
@@ -230,7 +220,7 @@ def main() -> None:
     from exchange.markup import RENDER_BUDGET_SECONDS, render_markdown
     from exchange.wiki.diff import DIFF_BUDGET_SECONDS, diff_revisions
 
-    log(f"start: {load_text()}")
+    log(f"start: {load(BUSY_LOAD)}")
     texts = Texts()
     context = Flask("budgets")
     Babel(context)
@@ -254,7 +244,7 @@ def main() -> None:
     log("\nPages through the app (SQLite), wall seconds:")
     for name, seconds, status in pages(texts):
         log(f"{name:60} {seconds:6.3f} s  {status}")
-    log(f"\nend: {load_text()}")
+    log(f"\nend: {load(BUSY_LOAD)}")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -51,6 +50,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import search_bench  # noqa: E402  (CorpusGenerator)
+from scale import Database as _Database  # noqa: E402
+from scale import load, log, run_flask  # noqa: E402
 
 MUNICIPALITIES = ROOT / "exchange" / "data" / "municipalities.csv"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -61,57 +62,6 @@ MINIMAL_SHARE = 0.1
 REVISIONS = (1, 3)
 #: A load average (1 min) above this on the 2-core machine marks the figures "busy".
 BUSY_LOAD = 2.0
-
-
-def log(message=""):
-    print(message, flush=True)
-
-
-def load_text() -> str:
-    one, five, fifteen = os.getloadavg()
-    busy = " (busy machine)" if one > BUSY_LOAD else ""
-    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} CPUs{busy}"
-
-
-# --- the database ---------------------------------------------------------------------------
-
-class Database:
-    """A SQLite file in `workdir`, or a new schema of the PostgreSQL database (dropped later)."""
-
-    def __init__(self, kind: str, workdir: Path, pg_url: str):
-        import sqlalchemy as sa
-
-        self.schema = None
-        if kind == "sqlite":
-            self.url = f"sqlite:///{workdir / 'exchange.db'}"
-            return
-        self.base = sa.engine.make_url(pg_url)
-        self.schema = f"import_{uuid.uuid4().hex[:8]}"
-        self._run(f'CREATE SCHEMA "{self.schema}"')
-        # Connections see the new schema first, as tests/conftest.py and scale.py do.
-        self.url = self.base.update_query_dict({"options": f"-csearch_path={self.schema}"}) \
-            .render_as_string(hide_password=False)
-
-    def _run(self, statement: str) -> None:
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(self.base)
-        with engine.begin() as connection:
-            connection.execute(sa.text(statement))
-        engine.dispose()
-
-    def drop(self) -> None:
-        if self.schema:
-            self._run(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
-
-
-def run_flask(env: dict, *arguments: str) -> str:
-    """`flask --app exchange ...` in a subprocess; its output, or an error."""
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "exchange", *arguments],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(arguments)} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
 
 
 def empty_imported_tables() -> None:
@@ -383,8 +333,8 @@ def main(argv=None) -> int:
                            capture_output=True, text=True).stdout.strip()
     log(f"import benchmark, database {args.database}, commit {commit}"
         f"{' + uncommitted changes' if dirty else ''}, {datetime.now():%Y-%m-%d %H:%M}")
-    log(f"start: {load_text()}")
-    database = Database(args.database, workdir, args.pg_url)
+    log(f"start: {load(BUSY_LOAD)}")
+    database = _Database(args.database, workdir, args.pg_url, prefix="import_")
     env = dict(os.environ, EXCHANGE_INSTANCE_PATH=str(workdir / "instance"),
                EXCHANGE_DATABASE_URL=database.url, EXCHANGE_INDEX_DIR=str(workdir / "index"),
                EXCHANGE_SECRET_KEY=secrets.token_hex(32),
@@ -426,7 +376,7 @@ def main(argv=None) -> int:
                 log(f"run {run}: import {wall:6.2f} s wall, {cpu:6.2f} s CPU, "
                     f"{counts['experiences'] / cpu:6.0f} experiences/CPU-s; again (unchanged) "
                     f"{again_cpu:5.2f} s CPU; raw insert {raw_wall:5.2f} s wall, "
-                    f"{raw_cpu:5.2f} s CPU; {load_text()}")
+                    f"{raw_cpu:5.2f} s CPU; {load(BUSY_LOAD)}")
             log(f"  first import: {summary[0]}\n  again:        {summary[1]}")
             if args.profile:
                 profile_import(path, args.profile_top)
@@ -454,7 +404,7 @@ def main(argv=None) -> int:
         f"{count / median('raw_cpu'):7.0f} experiences/CPU-s")
     log(f"import / raw insert: {median('cpu') / median('raw_cpu'):.1f}x CPU, "
         f"{median('wall') / median('raw_wall'):.1f}x wall")
-    log(f"end: {load_text()}")
+    log(f"end: {load(BUSY_LOAD)}")
     if args.database == "postgresql":
         log("CPU seconds are this process's; the PostgreSQL server's are not counted.")
     return 0

@@ -106,10 +106,12 @@ EDIT_POLL_S = 0.05
 EDIT_GIVE_UP_S = 30.0
 
 
-def load() -> str:
-    """Load averages and CPU count, for every figure printed."""
+def load(busy_above: float | None = None) -> str:
+    """Load averages and CPU count, for every figure printed; "(busy machine)" when the
+    1-minute load is above `busy_above`."""
     one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} CPUs"
+    busy = " (busy machine)" if busy_above is not None and one > busy_above else ""
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} CPUs{busy}"
 
 
 def percentile(values, fraction):
@@ -155,13 +157,13 @@ class PgServer:
 class Database:
     """The app's fresh database: a SQLite file, or a new PostgreSQL schema (dropped later)."""
 
-    def __init__(self, kind: str, workdir: Path, pg_url: str):
+    def __init__(self, kind: str, workdir: Path, pg_url: str, prefix: str = "scale_"):
         self.schema = None
         if kind == "sqlite":
             self.url = f"sqlite:///{workdir / 'exchange.db'}"
             return
         self.server = PgServer(pg_url)
-        self.schema = self.server.create("scale_")
+        self.schema = self.server.create(prefix)
         self.url = self.server.url(self.schema)
 
     def drop(self) -> None:
