@@ -16,6 +16,11 @@ import sqlalchemy as sa
 from browser.support import (AXE_SCRIPT, SAVED_HTML, VNU_JAR, log_in, screenshot,
                              set_language)
 
+#: One xdist group, set at collection so that --dist loadgroup sees it: one server,
+#: one browser, one worker (the conftest hook adding it came too late for xdist at times,
+#: and two workers raced over build/browser-html).
+pytestmark = pytest.mark.xdist_group("browser")
+
 #: The axe-core tags of WCAG 2.0 and 2.1, levels A and AA (what BITV 2.0 requires).
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 #: The person logged in for the logged-in pages: Stuttgart's city admin, who may write,
@@ -133,7 +138,7 @@ def checked(live_server, new_context):
     ids = _demo_ids(live_server.app)
     SAVED_HTML.mkdir(parents=True, exist_ok=True)
     for old in SAVED_HTML.glob("*.html"):
-        old.unlink()
+        old.unlink(missing_ok=True)
     results = {}
     for language in LANGUAGES:
         for logged_in in (False, True):

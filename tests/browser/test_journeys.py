@@ -9,9 +9,15 @@ import io
 import re
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 from pypdf import PdfReader
 
 from browser.support import log_in, screenshot
+
+#: One xdist group, set at collection so that --dist loadgroup sees it: one server,
+#: one browser, one worker (the conftest hook adding it came too late for xdist at times,
+#: and two workers raced over build/browser-html).
+pytestmark = pytest.mark.xdist_group("browser")
 
 #: The demo city admin of each city that the partner search may propose.
 CITY_ADMINS = {"muenchen": "cdo@muenchen.example", "karlsruhe": "digital@karlsruhe.example",
