@@ -35,7 +35,6 @@ import os
 import pstats
 import random
 import re
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -51,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import search_bench  # noqa: E402  (CorpusGenerator)
 from scale import Database as _Database  # noqa: E402
-from scale import load, log, run_flask  # noqa: E402
+from scale import APP_VARIABLES, app_environment, load, log, run_flask  # noqa: E402
 
 MUNICIPALITIES = ROOT / "exchange" / "data" / "municipalities.csv"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -335,12 +334,8 @@ def main(argv=None) -> int:
         f"{' + uncommitted changes' if dirty else ''}, {datetime.now():%Y-%m-%d %H:%M}")
     log(f"start: {load(BUSY_LOAD)}")
     database = _Database(args.database, workdir, args.pg_url, prefix="import_")
-    env = dict(os.environ, EXCHANGE_INSTANCE_PATH=str(workdir / "instance"),
-               EXCHANGE_DATABASE_URL=database.url, EXCHANGE_INDEX_DIR=str(workdir / "index"),
-               EXCHANGE_SECRET_KEY=secrets.token_hex(32),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    os.environ.update({key: env[key] for key in ("EXCHANGE_INSTANCE_PATH", "EXCHANGE_DATABASE_URL",
-                                                 "EXCHANGE_INDEX_DIR", "EXCHANGE_SECRET_KEY")})
+    env = app_environment(workdir / "instance", database.url, workdir / "index")
+    os.environ.update({key: env[key] for key in APP_VARIABLES})
     try:
         started = time.perf_counter()
         run_flask(env, "db", "upgrade")

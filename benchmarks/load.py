@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from scale import (PG_URL, Client, Database, free_port, load, log, percentile,  # noqa: E402
+from scale import (PG_URL, Client, Database, app_environment, free_port, load,  # noqa: E402
+                   log, percentile,
                    pg_reachable, run_flask, scan_log, start_flask, start_gunicorn, stop,
                    wait_for)
 
@@ -247,10 +247,7 @@ def main(argv=None) -> int:
             log(f"PostgreSQL not reachable at {args.pg_url}: {problem}")
             return 2
     database = Database(args.database, workdir, args.pg_url)
-    env = dict(os.environ, EXCHANGE_INSTANCE_PATH=str(instance),
-               EXCHANGE_DATABASE_URL=database.url, EXCHANGE_INDEX_DIR=str(workdir / "index"),
-               EXCHANGE_SECRET_KEY=secrets.token_hex(32),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = app_environment(instance, database.url, workdir / "index")
     server = worker = None
     results: dict = {"commit": commit, "database": args.database, "users": args.users,
                      "duration_s": args.duration, "workers": args.workers,

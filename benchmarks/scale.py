@@ -670,6 +670,21 @@ def run_flask(env: dict, *arguments: str, timeout: float = 3600) -> str:
     return done.stdout
 
 
+#: The variables that point the app at a run's instance, database and index.
+APP_VARIABLES = ("EXCHANGE_INSTANCE_PATH", "EXCHANGE_DATABASE_URL", "EXCHANGE_INDEX_DIR",
+                 "EXCHANGE_SECRET_KEY")
+
+
+def app_environment(instance: Path, database_url: str, index_dir: Path) -> dict:
+    """The environment for the app's processes of one run: this repository on the path,
+    the run's instance folder, database and index, a fresh secret key."""
+    return dict(os.environ, EXCHANGE_INSTANCE_PATH=str(instance),
+                EXCHANGE_DATABASE_URL=database_url, EXCHANGE_INDEX_DIR=str(index_dir),
+                EXCHANGE_SECRET_KEY=secrets.token_hex(32),
+                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
+                                                         os.environ.get("PYTHONPATH")])))
+
+
 def start_gunicorn(env: dict, port: int, workers: int, timeout: float,
                    log_path: Path) -> subprocess.Popen:
     """gunicorn with `workers` sync workers on wsgi:app at 127.0.0.1:port, logging to
@@ -775,12 +790,8 @@ def main(argv=None) -> int:
         log(f"PostgreSQL not reachable at {args.pg_url}: {pg_problem}")
         return 2
     database = Database(args.database, workdir, args.pg_url)
-    env = dict(os.environ, EXCHANGE_INSTANCE_PATH=str(instance),
-               EXCHANGE_DATABASE_URL=database.url, EXCHANGE_INDEX_DIR=str(workdir / "index"),
-               EXCHANGE_SECRET_KEY=secrets.token_hex(32),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    os.environ.update({key: env[key] for key in ("EXCHANGE_INSTANCE_PATH", "EXCHANGE_DATABASE_URL",
-                                                 "EXCHANGE_INDEX_DIR", "EXCHANGE_SECRET_KEY")})
+    env = app_environment(instance, database.url, workdir / "index")
+    os.environ.update({key: env[key] for key in APP_VARIABLES})
     server = worker = None
     results: dict = {"commit": commit, "dirty": bool(dirty), "database": args.database,
                      "size": "quick" if args.quick else "full", "cpus": os.cpu_count(),
