@@ -119,7 +119,10 @@ def configure_domains(app: Flask) -> None:
 
 def configure_templates(app: Flask) -> None:
     """Jinja helpers available in every template."""
+    from . import formatting
     from .markup import render_markdown
+
+    formatting.register(app)
 
     def has_endpoint(endpoint: str) -> bool:
         return endpoint in app.view_functions

@@ -113,6 +113,7 @@ def export_records(session: Session) -> Iterator[dict]:
     for topic in _topic_preorder(topics):
         yield {"type": "topic", "slug": topic.slug, "name_de": topic.name_de,
                "name_en": topic.name_en, "description": topic.description or "",
+               "description_en": topic.description_en,
                "parent": slugs.get(topic.parent_id), "ozg_key": topic.ozg_key,
                "aliases": sorted(alias.alias for alias in topic.aliases)}
     interests = session.execute(
@@ -186,6 +187,7 @@ FIELDS = {
              "locale": ("choice", False, ("de", "en")), "created_at": ("time", False, None)},
     "topic": {"slug": ("slug", True, 80), "name_de": ("str", True, 200),
               "name_en": ("str", False, 200), "description": ("text", False, None),
+              "description_en": ("text", False, None),
               "parent": ("topic", False, None), "ozg_key": ("str", False, 40),
               "aliases": ("list", False, 120)},
     "interest": {"city": ("city", True, None), "topic": ("topic", True, None),
@@ -208,7 +210,8 @@ REVISION_FIELDS = {"number": ("int", True, (1, None)), "title": ("str", True, 20
                    "author": ("user", False, None), "created_at": ("time", False, None),
                    "restored_from": ("int", False, (1, None))}
 #: Fields that may be null in a full export even though their type is not optional.
-_NULLABLE = {"ags", "population", "website", "city", "locale", "name_en", "parent", "ozg_key",
+_NULLABLE = {"ags", "population", "website", "city", "locale", "name_en", "description_en",
+             "parent", "ozg_key",
              "contact_name", "contact_email", "author", "published_at", "deleted_at",
              "restored_from", "current_revision"}
 
@@ -629,7 +632,8 @@ class _Importer:
             self.count.updated["user"] += 1
 
     def topic(self, record):
-        values = _given(record, ("name_de", "name_en", "description", "ozg_key"))
+        values = _given(record, ("name_de", "name_en", "description", "description_en",
+                                 "ozg_key"))
         if "parent" in record:
             values["parent"] = self.topics[record["parent"]] if record["parent"] else None
         topic = self.topics.get(record["slug"])

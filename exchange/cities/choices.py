@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
+from ..formatting import DEFAULT_LOCALE, current_locale
 from .models import City, Topic
 
 #: Indentation per tree level in a topic list (an em space: visible in <option>, which
@@ -23,7 +24,8 @@ def _name_key(name: str) -> tuple[str, str]:
 def topic_choices(*, selected: Iterable = (), max_depth: int | None = None,
                   leave_out: Callable | None = None, blank=None, value: str = "slug",
                   grouped: bool = False) -> list[SelectChoice]:
-    """Topics in tree order (siblings by German name), indented by depth.
+    """Topics in tree order (siblings by name), indented by depth, named in the reader's
+    language (German where a topic has no English name, marked lang="de").
 
     `value` names the column sent by the form ("slug" or "id"). `blank` is the label of
     a leading empty option (None: no such option). Topics deeper than `max_depth` (roots
@@ -33,19 +35,29 @@ def topic_choices(*, selected: Iterable = (), max_depth: int | None = None,
     named after its root. Topics outside the tree (a cycle in hand-made data) come last.
     """
     keep = set(selected)
+    locale = current_locale()
+    english = locale != DEFAULT_LOCALE
     choices = [SelectChoice("", blank)] if blank is not None else []
-    for row, depth, group in topic_order():
+    for row, depth, group in topic_order(locale):
         wanted = ((max_depth is None or depth <= max_depth)
                   and not (leave_out is not None and leave_out(row)))
         if wanted or getattr(row, value) in keep:
-            choices.append(SelectChoice(getattr(row, value), INDENT * depth + row.name_de,
-                                        optgroup=group if grouped else None))
+            # A name that falls back to German is marked, so screen readers say it right.
+            render_kw = {"lang": DEFAULT_LOCALE} if english and not row.name_en else None
+            choices.append(SelectChoice(getattr(row, value), INDENT * depth + _label(row, locale),
+                                        optgroup=group if grouped else None,
+                                        render_kw=render_kw))
     return choices
 
 
-def topic_order() -> list[tuple]:
-    """(row, depth, root name or None) of every topic in tree order, siblings by German
-    name; topics outside the tree (a cycle in hand-made data) last, at depth 0.
+def _label(row, locale: str) -> str:
+    return row.name_en if locale != DEFAULT_LOCALE and row.name_en else row.name_de
+
+
+def topic_order(locale: str = DEFAULT_LOCALE) -> list[tuple]:
+    """(row, depth, root name or None) of every topic in tree order, siblings by their name
+    in `locale` (German where a topic has no English name); topics outside the tree (a
+    cycle in hand-made data) last, at depth 0.
 
     Kept per process while the taxonomy's version stays (sorting and walking 642 topics
     cost ~8 ms on every page with a topic picker); a transaction that changed topics
@@ -56,14 +68,15 @@ def topic_order() -> list[tuple]:
 
     version = current_versions((TAXONOMY,))[TAXONOMY]
     if has_uncommitted_changes(db.session, TAXONOMY):
-        return _read_topic_order()
-    return cache(TOPIC_ORDER_CACHE).get(version, lambda: (version, _read_topic_order()))
+        return _read_topic_order(locale)
+    return cache(f"{TOPIC_ORDER_CACHE}:{locale}").get(
+        version, lambda: (version, _read_topic_order(locale)))
 
 
-def _read_topic_order() -> list[tuple]:
-    rows = db.session.execute(sa.select(Topic.id, Topic.slug, Topic.name_de, Topic.parent_id,
-                                        Topic.ozg_key)).all()
-    ordered = sorted(rows, key=lambda r: _name_key(r.name_de))
+def _read_topic_order(locale: str) -> list[tuple]:
+    rows = db.session.execute(sa.select(Topic.id, Topic.slug, Topic.name_de, Topic.name_en,
+                                        Topic.parent_id, Topic.ozg_key)).all()
+    ordered = sorted(rows, key=lambda r: _name_key(_label(r, locale)))
     children: dict[int | None, list] = {}
     for row in ordered:
         children.setdefault(row.parent_id, []).append(row)
@@ -75,8 +88,8 @@ def _read_topic_order() -> list[tuple]:
             if row.id in seen:
                 continue
             seen.add(row.id)
-            order.append((row, depth, group if depth else row.name_de))
-            walk(row.id, depth + 1, group if depth else row.name_de)
+            order.append((row, depth, group if depth else _label(row, locale)))
+            walk(row.id, depth + 1, group if depth else _label(row, locale))
 
     walk(None, 0, None)
     order += [(row, 0, None) for row in ordered if row.id not in seen]

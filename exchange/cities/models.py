@@ -47,6 +47,8 @@ class Topic(db.Model):
     name_de: Mapped[str] = mapped_column(sa.String(200))
     name_en: Mapped[str | None] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The English description; None falls back to the German one.
+    description_en: Mapped[str | None] = mapped_column(sa.Text)
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id"), index=True)
     #: Key in the OZG catalogue ("themenfeld:9", "lebenslage:12", "leistung:10123").
     ozg_key: Mapped[str | None] = mapped_column(sa.String(40), unique=True)

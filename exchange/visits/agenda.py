@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from ..cities.models import Interest, Topic
 from ..extensions import db
+from ..formatting import format_short_day
 from ..util import utcnow
 from .models import AgendaSession, Visit
 from .services import VisitError, _link_experiences, require_edit
@@ -61,8 +62,8 @@ class TopicProposal:
 
 
 def session_time_text(session: AgendaSession) -> str:
-    """"Di., 20.04. 09:30–10:00" for lists and the report."""
-    return (f"{format_day(session.starts_at, 'EE dd.MM.')} "
+    """"Di., 20.04. 09:30–10:00" for lists and the report (the reader's language)."""
+    return (f"{format_short_day(session.starts_at)} "
             f"{format_clock(session.starts_at)}–{format_clock(session.ends_at)}")
 
 

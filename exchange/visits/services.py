@@ -759,7 +759,7 @@ def start_project(actor, visit: Visit, topic: Topic):
     title = _("%(topic)s: gemeinsames Projekt von %(a)s und %(b)s",
               topic=topic.name_de, a=own.name, b=other.name)
     description = _("Vereinbart beim Besuch „%(visit)s“ (%(date)s).",
-                    visit=visit.title, date=format_day(visit.starts_at, "dd.MM.yyyy"))
+                    visit=visit.title, date=format_day(visit.starts_at, "medium"))
     if visit.outcomes:
         description += "\n\n" + visit.outcomes
     return propose_project(actor, title[:TITLE_MAX], description, [topic], [other],

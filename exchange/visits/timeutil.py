@@ -2,6 +2,8 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .. import formatting
+
 #: All visits are planned in German local time.
 VISIT_TIMEZONE = "Europe/Berlin"
 BERLIN = ZoneInfo(VISIT_TIMEZONE)
@@ -55,47 +57,20 @@ def at(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock)
 
 
-def _locale() -> str:
-    try:
-        from flask_babel import get_locale
-
-        return str(get_locale() or "de")
-    except (RuntimeError, AttributeError):
-        return "de"
+def format_day(value, pattern: str = "full") -> str:
+    """A day in words in the reader's language ("Dienstag, 20. April 2027"); a CLDR width
+    or pattern. Formats the date only: our naive Berlin times must not be shifted."""
+    return formatting.format_day(value, pattern)
 
 
-def format_day(value, pattern: str = "EEEE, d. MMMM yyyy") -> str:
-    """A day in words in the current language ("Dienstag, 20. April 2027").
-
-    Uses babel on the date only: flask_babel's datetime formatting would treat our naive
-    Berlin times as UTC and shift them.
-    """
-    from babel.dates import format_date
-
-    day = value.date() if isinstance(value, datetime) else value
-    return format_date(day, pattern, locale=_locale())
-
-
-def format_clock(value: datetime) -> str:
-    """"09:30"."""
-    return value.strftime("%H:%M")
-
-
-def format_moment(value: datetime) -> str:
-    """"20.04.2027 09:30"."""
-    return value.strftime("%d.%m.%Y %H:%M")
-
-
-def format_span(start: datetime, end: datetime) -> str:
-    """"20.04.2027 09:30 – 17:30", or with both dates when the span crosses midnight."""
-    if start.date() == end.date():
-        return f"{format_moment(start)} – {format_clock(end)}"
-    return f"{format_moment(start)} – {format_moment(end)}"
+#: Wall-clock formatters of visit times, in the reader's language (exchange/formatting.py).
+format_clock = formatting.format_clock
+format_moment = formatting.format_moment
+format_span = formatting.format_span
 
 
 def format_visit_span(start: datetime, end: datetime) -> str:
-    """"08.12.2026, 09:30–17:00" for one day, else "08.12.2026, 09:30 – 09.12.2026, 17:00"."""
-    first = start.strftime("%d.%m.%Y, %H:%M")
+    """"08.12.2026, 09:30–17:00" for one day, else both moments, in the reader's language."""
     if start.date() == end.date():
-        return f"{first}–{format_clock(end)}"
-    return f"{first} – {end.strftime('%d.%m.%Y, %H:%M')}"
+        return f"{format_moment(start)}–{format_clock(end)}"
+    return f"{format_moment(start)} – {format_moment(end)}"

@@ -72,7 +72,8 @@ def test_topic_tree_in_english_uses_english_names(client, auth, anna, tree):
     client.get("/lang/en")
     page = client.get("/themen").get_data(as_text=True)
     assert ">Digital administration</a>" in page and ">e-file</a>" in page
-    assert ">OZG-Umsetzung</a>" in page  # falls back to German
+    # falls back to German, marked as German for screen readers (WCAG 3.1.2)
+    assert '><span lang="de">OZG-Umsetzung</span></a>' in page
 
 
 def test_topic_page(client, auth, anna, max_muenchen, stuttgart, muenchen, tree,
@@ -104,7 +105,11 @@ def test_topic_page(client, auth, anna, max_muenchen, stuttgart, muenchen, tree,
 def test_topic_page_english_name_and_empty_state(client, auth, anna, tree):
     auth.login()
     page = client.get("/themen/eakte").get_data(as_text=True)
-    assert "Englisch: e-file" in page
+    assert 'Englisch: <span lang="en">e-file</span>' in page
+    client.get("/lang/en")
+    english = client.get("/themen/eakte").get_data(as_text=True)
+    assert 'German: <span lang="de">eAkte</span>' in english
+    client.get("/lang/de")
     assert "E-Akte" in page and "elektronische Akte" in page
     assert "Zu diesem Thema gibt es noch keine veröffentlichten Erfahrungen." in page
 

@@ -358,7 +358,7 @@ def test_times_are_shown_in_german_local_time(client, login, anna, make_experien
     experience.published_at = datetime(2026, 11, 25, 23, 30)
     db.session.commit()
     login(anna)
-    assert "26.11.2026 00:30" in client.get(f"/erfahrungen/{experience.slug}/versionen").text
-    assert "26.11.2026 00:30" in client.get("/aenderungen").text
+    assert "26.11.2026, 00:30" in client.get(f"/erfahrungen/{experience.slug}/versionen").text
+    assert "26.11.2026, 00:30" in client.get("/aenderungen").text
     page = client.get(f"/erfahrungen/{experience.slug}").text
-    assert "26.11.2026 00:30" in page and "25.11.2026" not in page
+    assert "26.11.2026, 00:30" in page and "25.11.2026" not in page
