@@ -1,5 +1,9 @@
-"""Template helpers for accessible forms: which forms on a page have errors, and the
-error summary's entries (BITV 2.0 / WCAG 3.3.1, 3.3.3)."""
+"""Template helpers for accessible forms: which forms on a page have errors, the
+error summary's entries (BITV 2.0 / WCAG 3.3.1, 3.3.3) and the topic picker's texts."""
+import json
+
+from flask_babel import get_translations
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
 
@@ -34,7 +38,33 @@ def error_entries(form) -> list[tuple[str | None, str]]:
     return entries
 
 
+def topic_picker(plain_help: bool = False) -> dict[str, str]:
+    """Attributes that make a topic <select> a searchable tree picker (static/app.js).
+
+    `data-topic-picker` holds the widget's texts in the reader's language as JSON
+    ({topic} and {n} are filled in by the script); with `plain_help` the field's help
+    text speaks of the plain select only (Ctrl/Cmd) and the script hides it once the
+    picker replaces the select. Use as `field(form.topics, **topic_picker())`."""
+    results = get_translations().ngettext
+    texts = {
+        "hint": _("Tippen filtert den Baum. Pfeiltasten: auf und ab; rechts und links: "
+                  "auf- und zuklappen; Leertaste: wählen."),
+        "matchesOne": results("%(num)s Treffer", "%(num)s Treffer", 1) % {"num": "{n}"},
+        "matchesOther": results("%(num)s Treffer", "%(num)s Treffer", 2) % {"num": "{n}"},
+        "noMatches": _("Keine Treffer"),
+        "chosen": _("Ausgewählt:"),
+        "nothingChosen": _("nichts"),
+        "remove": _("%(topic)s entfernen", topic="{topic}"),
+        "subtopics": _("Unterthemen von %(topic)s", topic="{topic}"),
+    }
+    attributes = {"data-topic-picker": json.dumps(texts, ensure_ascii=False)}
+    if plain_help:
+        attributes["data-topic-picker-plain-help"] = "true"
+    return attributes
+
+
 def init_app(app) -> None:
     """Make the helpers available in every template."""
     app.jinja_env.globals["forms_with_errors"] = forms_with_errors
     app.jinja_env.globals["error_entries"] = error_entries
+    app.jinja_env.globals["topic_picker"] = topic_picker

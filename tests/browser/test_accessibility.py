@@ -70,6 +70,7 @@ PAGES = [
     ("search", True, "/suche?q=Digitalisierung", None),
     ("cities", True, "/staedte", None),
     ("city", True, "/staedte/stuttgart", None),
+    ("interests", True, "/staedte/stuttgart/interessen", None),
     ("topics", True, "/themen", None),
     ("topic", True, "/themen/eakte", None),
     ("partners", True, "/partner", None),
@@ -132,6 +133,13 @@ def _vnu(files) -> dict[str, list[str]]:
     return errors
 
 
+def _pickers(page) -> tuple[int, int]:
+    """Topic selects on the page and how many of them app.js has turned into the picker."""
+    return page.evaluate("""() => [
+        document.querySelectorAll('select[data-topic-picker]').length,
+        document.querySelectorAll('select[data-topic-picker-enhanced] + .topic-picker').length]""")
+
+
 @pytest.fixture(scope="module")
 def checked(live_server, new_context):
     """Every page of PAGES in both languages: {page id: {"axe": [...], "vnu": [...]}}."""
@@ -157,7 +165,7 @@ def checked(live_server, new_context):
                 (SAVED_HTML / f"{page_id}.html").write_text(page.content(), encoding="utf-8")
                 screenshot(page, f"page-{page_id}")
                 results[page_id] = {"axe": _axe(page), "lang": page.locator("html")
-                                    .get_attribute("lang")}
+                                    .get_attribute("lang"), "pickers": _pickers(page)}
             page.close()
     errors = _vnu(sorted(SAVED_HTML.glob("*.html")))
     for page_id, result in results.items():
@@ -191,3 +199,17 @@ def test_error_states_are_error_states(checked):
     for page_id in [i for i in PAGE_IDS if i.endswith("-error")]:
         html = (SAVED_HTML / f"{page_id}.html").read_text(encoding="utf-8")
         assert re.search(r'class="[^"]*\berrors?\b', html), page_id
+
+
+#: The pages with a topic picker (app.js's widget over a select, issue 10).
+PICKER_PAGES = ("experience-new", "experience-new-error", "interests", "partners",
+                "project-new", "project-new-error", "visit-new", "visit-new-error")
+
+
+def test_topic_pickers_are_checked_enhanced(checked):
+    """axe and vnu see the topic picker itself, not the plain select it replaces."""
+    for page_id, result in checked.items():
+        selects, enhanced = result["pickers"]
+        assert selects == enhanced, page_id
+        if page_id.split("-", 1)[1] in PICKER_PAGES:
+            assert enhanced >= 1, page_id
