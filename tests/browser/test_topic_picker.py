@@ -246,6 +246,15 @@ def test_keyboard_only(member):
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
 
+    # A link to the field's id (as the error summary has) leads to the search box.
+    page.evaluate("""() => {
+        const link = Object.assign(document.createElement('a'), {href: '#topics',
+                                                                 textContent: 'Themen'});
+        document.querySelector('main').prepend(link);
+    }""")
+    page.locator("main a[href='#topics']").click()
+    assert page.evaluate("document.activeElement.id") == "topics-picker-suche"
+
 
 def test_filtered_and_open_widget_is_axe_clean(member, new_context):
     page = member
