@@ -86,8 +86,9 @@ def notification_json(notification: Notification) -> dict:
     return {
         "id": notification.id,
         "kind": notification.kind,
-        "title": notification.title,
-        "body": notification.body,
+        # In the caller's language where the app wrote them (exchange/generated.py).
+        "title": notification.display_title,
+        "body": notification.display_body,
         "link": notification.link,
         "created_at": utc_iso(notification.created_at),
         "read_at": utc_iso(notification.read_at),

@@ -11,6 +11,10 @@ a refused request stores nothing.
 Times are ISO 8601 with the Europe/Berlin offset of their day (+01:00 in winter,
 +02:00 in summer); each session says whether it overlaps another one. Times sent
 without an offset are Europe/Berlin wall-clock times.
+
+A session's generated title and description (from the agenda proposal) come in the
+caller's language, and its "generated" list names those fields (exchange/generated.py);
+the planner's own texts come as typed.
 """
 from flask import Response, jsonify, request, url_for
 from flask_login import current_user
@@ -79,12 +83,15 @@ def session_json(session: AgendaSession, found: dict | None = None) -> dict:
     return {
         "id": session.id,
         "position": session.position,
-        "title": session.title,
+        # Generated texts in the caller's language (Accept-Language, the user's setting);
+        # "generated" names them: sent back unchanged in a PUT they stay generated.
+        "title": session.display_title,
         "kind": session.kind,
         "starts_at": isoformat(session.starts_at),
         "ends_at": isoformat(session.ends_at),
         "room": session.room,
-        "description": session.description,
+        "description": session.display_description,
+        "generated": session.generated_fields(),
         "open_questions": session.open_questions,
         "topics": [_topic(topic) for topic in session.topics],
         "experiences": [{"slug": e.slug, "title": e.title, "city": e.city.slug}

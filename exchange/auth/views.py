@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from ..core.hooks import slot
 from ..extensions import db
+from ..generated import N_
 from ..util import safe_next
 from . import permissions
 from .forms import (ROLE_LABELS, ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm,
@@ -239,14 +240,12 @@ def _registered(name: str, city: str):
     return redirect(url_for("auth.login"))
 
 
-def _notify(user: User, kind: str, link: str, make_title) -> None:
-    """In-app and e-mail notification in the recipient's language (projects.notify)."""
-    from flask_babel import force_locale
-
+def _notify(user: User, kind: str, link: str, title) -> None:
+    """In-app and e-mail notification (projects.notify): `title` is a message, shown in
+    the reader's language, the e-mail written in the recipient's."""
     from ..projects.services import notify
 
-    with force_locale(user.locale or "de"):
-        notify(user, kind, str(make_title()), link)
+    notify(user, kind, title, link)
 
 
 def _notify_city_admins(user: User) -> None:
@@ -257,8 +256,8 @@ def _notify_city_admins(user: User) -> None:
     )).all()
     for admin in admins:
         _notify(admin, "registration", url_for("auth.approvals"),
-                lambda: _("%(name)s (%(email)s) möchte bei City Exchange mitmachen und wartet "
-                          "auf Ihre Freigabe.", name=user.display_name, email=user.email))
+                N_("%(name)s (%(email)s) möchte bei City Exchange mitmachen und wartet auf "
+                   "Ihre Freigabe.", name=user.display_name, email=user.email))
 
 
 # --- profile ---------------------------------------------------------------------------
@@ -400,8 +399,7 @@ def approve(user_id: int):
         abort(400)
     user.is_approved = True
     _notify(user, "account_approved", url_for("core.index"),
-            lambda: _("Ihr Konto bei City Exchange ist freigegeben. Sie können sich jetzt "
-                      "anmelden."))
+            N_("Ihr Konto bei City Exchange ist freigegeben. Sie können sich jetzt anmelden."))
     db.session.commit()
     flash(_("%(name)s wurde freigegeben.", name=user.display_name), "success")
     return redirect(url_for("auth.approvals"))

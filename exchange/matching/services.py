@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..cities.models import City, Topic
 from ..cities.services import STATES as GERMAN_STATES
@@ -55,6 +55,8 @@ class Reason:
     text: str
     #: Sub-topics the match came through when it was propagated up the topic tree.
     via: list[Topic] = field(default_factory=list)
+    #: `text` as messages to store (reason_messages), e.g. in an agenda session.
+    messages: list = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -220,16 +222,17 @@ def _build_matches(snap: Snapshot, city: City, row: int, pairs) -> list[Match]:
         for r in raw[other]:
             via = [topic_at(c) for c in dict.fromkeys((r.our_origin, r.their_origin))
                    if c != r.topic]
+            messages = reason_messages(r.direction, topic_at(r.topic), city, partner,
+                                       int(round(r.our_maturity)),
+                                       int(round(r.their_maturity)), r.inferred_from_wiki, via)
             reasons.append(Reason(
                 topic=topic_at(r.topic), direction=r.direction, weight=round(r.weight, 4),
                 their_maturity=int(round(r.their_maturity)),
                 our_maturity=int(round(r.our_maturity)),
                 evidence=[experiences[i] for i in evidence_ids[other][r] if i in experiences],
                 inferred_from_wiki=r.inferred_from_wiki,
-                text=reason_text(r.direction, topic_at(r.topic), city, partner,
-                                 int(round(r.our_maturity)), int(round(r.their_maturity)),
-                                 r.inferred_from_wiki, via),
-                via=via))
+                text=" ".join(message.render() for message in messages),
+                via=via, messages=messages))
         matches.append(Match(partner, round(float(scoring.combine(transfer, joint)), 4),
                              round(transfer, 4), round(joint, 4), reasons))
     return matches
@@ -269,38 +272,41 @@ def _is_ancestor(parent, ancestor: int, col: int) -> bool:
     return False
 
 
-def reason_text(direction: str, topic: Topic, city: City, partner: City, our_maturity: int,
-                their_maturity: int, inferred: bool, via: list[Topic]) -> str:
-    """The German (translated) sentence that explains one reason."""
-    locale = str(get_locale() or "de")
-    name = topic.name(locale)
+def reason_messages(direction: str, topic: Topic, city: City, partner: City,
+                    our_maturity: int, their_maturity: int, inferred: bool,
+                    via: list[Topic]) -> list:
+    """The sentence that explains one reason, as messages (exchange/generated.py) that
+    are rendered in the reader's language (`Reason.text`) or stored to be rendered later
+    (an agenda session's description): the reason, then the sub-topics it came through."""
+    from ..generated import N_
+
     if direction == "they_offer":
         if inferred:
-            text = _("%(they)s hat Erfahrungen zu %(topic)s im Wiki veröffentlicht (aus dem "
-                     "Wiki abgeleitet), %(we)s sucht sie (Reife %(ours)s)",
-                     they=partner.name, we=city.name, topic=name, ours=our_maturity)
+            message = N_("%(they)s hat Erfahrungen zu %(topic)s im Wiki veröffentlicht (aus dem "
+                         "Wiki abgeleitet), %(we)s sucht sie (Reife %(ours)s)",
+                         they=partner.name, we=city.name, topic=topic, ours=our_maturity)
         else:
-            text = _("%(they)s bietet Erfahrung zu %(topic)s (Reife %(theirs)s), %(we)s sucht "
-                     "sie (Reife %(ours)s)", they=partner.name, we=city.name, topic=name,
-                     theirs=their_maturity, ours=our_maturity)
+            message = N_("%(they)s bietet Erfahrung zu %(topic)s (Reife %(theirs)s), %(we)s "
+                         "sucht sie (Reife %(ours)s)", they=partner.name, we=city.name,
+                         topic=topic, theirs=their_maturity, ours=our_maturity)
     elif direction == "we_offer":
         if inferred:
-            text = _("%(we)s hat Erfahrungen zu %(topic)s im Wiki veröffentlicht (aus dem "
-                     "Wiki abgeleitet), %(they)s sucht sie (Reife %(theirs)s)",
-                     they=partner.name, we=city.name, topic=name, theirs=their_maturity)
+            message = N_("%(we)s hat Erfahrungen zu %(topic)s im Wiki veröffentlicht (aus dem "
+                         "Wiki abgeleitet), %(they)s sucht sie (Reife %(theirs)s)",
+                         they=partner.name, we=city.name, topic=topic, theirs=their_maturity)
         else:
-            text = _("%(we)s bietet Erfahrung zu %(topic)s (Reife %(ours)s), %(they)s sucht "
-                     "sie (Reife %(theirs)s)", they=partner.name, we=city.name, topic=name,
-                     theirs=their_maturity, ours=our_maturity)
+            message = N_("%(we)s bietet Erfahrung zu %(topic)s (Reife %(ours)s), %(they)s "
+                         "sucht sie (Reife %(theirs)s)", they=partner.name, we=city.name,
+                         topic=topic, theirs=their_maturity, ours=our_maturity)
     elif direction == "joint_working":
-        text = _("%(we)s (Reife %(ours)s) und %(they)s (Reife %(theirs)s) arbeiten beide an "
-                 "%(topic)s", they=partner.name, we=city.name, topic=name,
-                 theirs=their_maturity, ours=our_maturity)
+        message = N_("%(we)s (Reife %(ours)s) und %(they)s (Reife %(theirs)s) arbeiten beide "
+                     "an %(topic)s", they=partner.name, we=city.name, topic=topic,
+                     theirs=their_maturity, ours=our_maturity)
     else:
-        text = _("%(we)s (Reife %(ours)s) und %(they)s (Reife %(theirs)s) suchen beide "
-                 "Erfahrung zu %(topic)s", they=partner.name, we=city.name, topic=name,
-                 theirs=their_maturity, ours=our_maturity)
+        message = N_("%(we)s (Reife %(ours)s) und %(they)s (Reife %(theirs)s) suchen beide "
+                     "Erfahrung zu %(topic)s", they=partner.name, we=city.name, topic=topic,
+                     theirs=their_maturity, ours=our_maturity)
+    messages = [message]
     if via:
-        text += " " + _("(über das Unterthema %(names)s)",
-                        names=", ".join(t.name(locale) for t in via))
-    return text
+        messages.append(N_("(über das Unterthema %(names)s)", names=list(via)))
+    return messages

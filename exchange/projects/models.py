@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..generated import GeneratedTexts
 from ..util import utcnow
 from .states import STATES
 
@@ -159,8 +160,13 @@ class ProjectEvent(db.Model):
     comment = relationship("ProjectComment")
 
 
-class Notification(db.Model):
-    """An entry in a user's in-app inbox (also sent by e-mail)."""
+class Notification(GeneratedTexts, db.Model):
+    """An entry in a user's in-app inbox (also sent by e-mail).
+
+    `title` and `body` are generated texts (exchange/generated.py) where the app wrote
+    them: the inbox shows them in the reader's language of the day (`display_title`,
+    `display_body`), the columns hold the German rendering. A comment's or an answer's
+    text in the body is the person's own and stays as written."""
 
     __tablename__ = "notifications"
 
@@ -177,6 +183,16 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None]
 
     user = relationship("User")
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language."""
+        return self.text("title")
+
+    @property
+    def display_body(self) -> str:
+        """The body in the reader's language."""
+        return self.text("body")
 
     @property
     def is_read(self) -> bool:

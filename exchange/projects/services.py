@@ -16,6 +16,7 @@ from ..auth import permissions
 from ..auth.models import User
 from ..cities.models import City, Topic
 from ..extensions import db
+from ..generated import N_, Message
 from ..util import is_single_line, parse_id, utcnow
 from . import states
 from .mail import queue_mail
@@ -139,22 +140,29 @@ def _absolute(link: str) -> str:
     return base + urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
-def notify(user: User, kind: str, title: str, link: str, body: str = "") -> Notification | None:
+def notify(user: User, kind: str, title, link: str, body="") -> Notification | None:
     """Put a notification into `user`'s inbox and an e-mail into the outbox (same
     transaction). A deactivated account gets neither (None): its person left, or an admin
-    stopped the account, and mail to it would go on leaking what happens."""
+    stopped the account, and mail to it would go on leaking what happens.
+
+    `title` and `body` are messages (`N_(…)`, exchange/generated.py), which the inbox
+    shows in the reader's language of the day, or plain text shown as it is (what a
+    person wrote: a comment, an answer). The e-mail is written once, in the recipient's
+    language."""
     if user.deactivated_at is not None:
         return None
-    notification = Notification(user=user, kind=kind, title=title[:MAX_TITLE], link=link,
-                                body=body)
+    notification = Notification(user=user, kind=kind, link=link)
+    _set_text(notification, "title", title, MAX_TITLE)
+    _set_text(notification, "body", body)
     db.session.add(notification)
     db.session.flush()
     if user.email:
         with force_locale(_locale_of(user)):
+            title = notification.text("title")
             text = "\n\n".join(part for part in (
                 _("Guten Tag %(name)s,", name=user.display_name),
                 title,
-                body,
+                notification.text("body"),
                 _("Zum Vorgang: %(url)s", url=_absolute(link)),
                 _("Diese Nachricht finden Sie auch in Ihrem Postfach bei City Exchange."),
             ) if part)
@@ -163,17 +171,25 @@ def notify(user: User, kind: str, title: str, link: str, body: str = "") -> Noti
     return notification
 
 
+def _set_text(notification: Notification, name: str, value, maximum: int | None = None):
+    """A generated text (Message) or plain text into the notification's field `name`."""
+    if isinstance(value, Message):
+        notification.generate(name, value, maximum=maximum)
+    else:
+        text = str(value or "")
+        setattr(notification, name, text[:maximum] if maximum else text)
+
+
 def _locale_of(user: User) -> str:
     """The recipient's language, else the platform default (German)."""
     languages = current_app.config.get("LANGUAGES", ("de",))
     return user.locale if user.locale in languages else languages[0]
 
 
-def notify_each(users, kind: str, link: str, make_title, make_body=lambda: "") -> None:
-    """Notify every user, building title and body (callables) in the recipient's language."""
+def notify_each(users, kind: str, link: str, title, body="") -> None:
+    """Notify every user with the same title and body (messages or plain text, see
+    `notify`); each e-mail is written in its recipient's language."""
     for user in users:
-        with force_locale(_locale_of(user)):
-            title, body = str(make_title()), str(make_body())
         notify(user, kind, title, link, body)
 
 
@@ -265,10 +281,10 @@ def _set_state(project: Project, target: str, actor: User | None, automatic: boo
     recipients = city_admins(_participating_cities(project), exclude=actor)
     notify_each(
         recipients, "state", project_link(project),
-        lambda: _("Projekt „%(title)s“: jetzt %(state)s", title=project.title,
-                  state=states.STATE_LABELS[target]),
-        lambda: _("Der Zustand des gemeinsamen Projekts hat sich geändert: %(state)s.",
-                  state=states.STATE_LABELS[target]),
+        N_("Projekt „%(title)s“: jetzt %(state)s", title=project.title,
+           state=states.STATE_LABELS[target]),
+        N_("Der Zustand des gemeinsamen Projekts hat sich geändert: %(state)s.",
+           state=states.STATE_LABELS[target]),
     )
 
 
@@ -277,10 +293,10 @@ def _send_invitation(project: Project, city: City, actor: User | None) -> None:
     initiator = project.initiator_city.name
     notify_each(
         city_admins([city], exclude=actor), "invitation", project_link(project),
-        lambda: _("Einladung zum gemeinsamen Projekt „%(title)s“", title=project.title),
-        lambda: _("%(city)s lädt %(invited)s zum gemeinsamen Projekt „%(title)s“ ein. "
-                  "Bitte nehmen Sie die Einladung an oder lehnen Sie sie ab.",
-                  city=initiator, invited=city.name, title=project.title),
+        N_("Einladung zum gemeinsamen Projekt „%(title)s“", title=project.title),
+        N_("%(city)s lädt %(invited)s zum gemeinsamen Projekt „%(title)s“ ein. "
+           "Bitte nehmen Sie die Einladung an oder lehnen Sie sie ab.",
+           city=initiator, invited=city.name, title=project.title),
     )
 
 
@@ -420,9 +436,8 @@ def update_project(actor: User, project: Project, *, title=None, description=Non
         notify_each(
             city_admins(_participating_cities(project), exclude=actor), "update",
             project_link(project),
-            lambda: _("Projekt „%(title)s“ wurde geändert", title=project.title),
-            lambda: _("Titel, Beschreibung oder Themen des gemeinsamen Projekts wurden "
-                      "geändert."),
+            N_("Projekt „%(title)s“ wurde geändert", title=project.title),
+            N_("Titel, Beschreibung oder Themen des gemeinsamen Projekts wurden geändert."),
         )
     return project
 
@@ -475,11 +490,11 @@ def respond(actor: User, project: Project, accept: bool, message: str = "",
     db.session.flush()
     notify_each(
         city_admins([project.initiator_city], exclude=actor), "answer", project_link(project),
-        (lambda: _("%(city)s hat die Einladung zu „%(title)s“ angenommen",
-                   city=city.name, title=project.title)) if accept else
-        (lambda: _("%(city)s hat die Einladung zu „%(title)s“ abgelehnt",
-                   city=city.name, title=project.title)),
-        lambda: message,
+        N_("%(city)s hat die Einladung zu „%(title)s“ angenommen",
+           city=city.name, title=project.title) if accept else
+        N_("%(city)s hat die Einladung zu „%(title)s“ abgelehnt",
+           city=city.name, title=project.title),
+        message,
     )
     if project.state == "proposed":
         answers = {p.response for p in project.invited}
@@ -523,9 +538,9 @@ def comment(actor: User, project: Project, body: str) -> ProjectComment:
     recipients = city_admins(_participating_cities(project), exclude=actor)
     notify_each(
         recipients, "comment", project_link(project),
-        lambda: _("Neuer Kommentar von %(name)s zu „%(title)s“",
-                  name=actor.display_name, title=project.title),
-        lambda: body,
+        N_("Neuer Kommentar von %(name)s zu „%(title)s“",
+           name=actor.display_name, title=project.title),
+        body,
     )
     return entry
 

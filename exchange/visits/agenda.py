@@ -16,10 +16,11 @@ from flask_babel import gettext as _
 from ..cities.models import Interest, Topic
 from ..extensions import db
 from ..formatting import format_short_day
+from ..generated import N_, Message
 from ..util import utcnow
-from .models import AgendaSession, Visit
+from .models import TITLE_MAX, AgendaSession, Visit
 from .services import VisitError, _link_experiences, require_edit
-from .timeutil import at, days_between, format_clock, format_day
+from .timeutil import at, days_between, format_clock
 
 #: The first day opens with a welcome at 09:30 (or when the visit starts, if later).
 FIRST_DAY_START = time(9, 30)
@@ -55,7 +56,8 @@ class TopicProposal:
     topic: Topic
     kind: str
     weight: float
-    text: str = ""
+    #: Why, as messages (the session's description; exchange/generated.py).
+    messages: list[Message] = field(default_factory=list)
     presenter: object = None
     is_goal: bool = False
     evidence: list = field(default_factory=list)
@@ -87,7 +89,7 @@ def topic_proposals(visit: Visit) -> list[TopicProposal]:
         presenter = {"transfer_host_offers": host, "transfer_guest_offers": guest}.get(kind)
         proposals[reason.topic.id] = TopicProposal(
             topic=reason.topic, kind=kind, weight=float(reason.weight or 0),
-            text=str(reason.text or ""), presenter=presenter,
+            messages=list(getattr(reason, "messages", None) or []), presenter=presenter,
             evidence=list(getattr(reason, "evidence", None) or []))
     for goal in visit.topics:
         matching = [p for p in proposals.values() if _covers(goal, p.topic)]
@@ -96,7 +98,7 @@ def topic_proposals(visit: Visit) -> list[TopicProposal]:
         if not matching:
             proposals[goal.id] = TopicProposal(
                 topic=goal, kind="joint", weight=0.0, is_goal=True,
-                text=_("Ziel des Besuchs: %(topic)s.", topic=goal.name_de))
+                messages=[N_("Ziel des Besuchs: %(topic)s.", topic=goal)])
     return sorted(proposals.values(),
                   key=lambda p: (not p.is_goal, -p.weight, p.topic.name_de))
 
@@ -237,14 +239,15 @@ def _day_slots(visit: Visit, wanted: int) -> tuple[list[_Slot], list[_Slot]]:
 
 # --- the proposal ------------------------------------------------------------------------
 
-def _title(proposal: TopicProposal, visit: Visit) -> str:
-    name = proposal.topic.name_de
+def _title(proposal: TopicProposal, visit: Visit) -> Message:
+    """The session's title as a message: the topic is named in each reader's language."""
+    topic = proposal.topic
     if proposal.kind == "transfer_host_offers":
-        return _("%(topic)s: Erfahrungen aus %(city)s", topic=name, city=visit.host_city.name)
+        return N_("%(topic)s: Erfahrungen aus %(city)s", topic=topic, city=visit.host_city.name)
     if proposal.kind == "transfer_guest_offers":
-        return _("%(topic)s: Erfahrungen aus %(city)s", topic=name,
-                 city=visit.visiting_city.name)
-    return _("Gemeinsames Thema: %(topic)s", topic=name)
+        return N_("%(topic)s: Erfahrungen aus %(city)s", topic=topic,
+                  city=visit.visiting_city.name)
+    return N_("Gemeinsames Thema: %(topic)s", topic=topic)
 
 
 def _open_questions(proposal: TopicProposal, visit: Visit) -> str:
@@ -280,11 +283,14 @@ def propose_agenda(actor, visit: Visit, *, replace: bool = False) -> list[Agenda
     db.session.flush()
     items = []
     for slot, proposal, experiences, open_questions in zip(free, chosen, found, questions):
-        session = AgendaSession(title=_title(proposal, visit)[:200], starts_at=slot.starts_at,
-                                ends_at=slot.ends_at, kind=proposal.kind,
-                                topics=[proposal.topic], open_questions=open_questions)
+        session = AgendaSession(starts_at=slot.starts_at, ends_at=slot.ends_at,
+                                kind=proposal.kind, topics=[proposal.topic],
+                                open_questions=open_questions)
+        session.generate("title", _title(proposal, visit), maximum=TITLE_MAX)
+        if proposal.messages:
+            # One paragraph: the reason and the sub-topics it came through.
+            session.generate("description", [proposal.messages])
         _link_experiences(session, experiences)
-        session.description = proposal.text
         items.append(session)
     for slot in fixed:
         items.append(_fixed_session(slot, visit, left_over))
@@ -298,20 +304,22 @@ def propose_agenda(actor, visit: Visit, *, replace: bool = False) -> list[Agenda
 
 
 def _fixed_session(slot: _Slot, visit: Visit, left_over) -> AgendaSession:
+    """Welcome, lunch or wrap-up (the slot's kind), with generated title and description."""
     if slot.kind == "welcome":
-        return AgendaSession(
-            title=_("Begrüßung und Vorstellung der Delegationen"), kind="welcome",
-            starts_at=slot.starts_at, ends_at=slot.ends_at,
-            description=_("%(host)s begrüßt die Delegation aus %(guest)s; Ziele des Besuchs.",
-                          host=visit.host_city.name, guest=visit.visiting_city.name))
-    if slot.kind == "break":
-        return AgendaSession(title=_("Mittagspause"), kind="break",
-                             starts_at=slot.starts_at, ends_at=slot.ends_at)
-    description = _("Was nehmen wir mit? Vereinbarungen, Ansprechpersonen und nächste "
-                    "Schritte, mögliche gemeinsame Projekte.")
-    if left_over:
-        description += "\n\n" + _("Weitere mögliche Themen: %(topics)s",
-                                  topics=", ".join(p.topic.name_de for p in left_over))
-    return AgendaSession(title=_("Abschluss: Vereinbarungen und nächste Schritte"),
-                         kind="wrap_up", starts_at=slot.starts_at, ends_at=slot.ends_at,
-                         description=description)
+        title = N_("Begrüßung und Vorstellung der Delegationen")
+        description = [N_("%(host)s begrüßt die Delegation aus %(guest)s; Ziele des Besuchs.",
+                          host=visit.host_city.name, guest=visit.visiting_city.name)]
+    elif slot.kind == "break":
+        title, description = N_("Mittagspause"), []
+    else:
+        title = N_("Abschluss: Vereinbarungen und nächste Schritte")
+        description = [N_("Was nehmen wir mit? Vereinbarungen, Ansprechpersonen und nächste "
+                          "Schritte, mögliche gemeinsame Projekte.")]
+        if left_over:
+            description.append(N_("Weitere mögliche Themen: %(topics)s",
+                                  topics=[proposal.topic for proposal in left_over]))
+    session = AgendaSession(kind=slot.kind, starts_at=slot.starts_at, ends_at=slot.ends_at)
+    session.generate("title", title, maximum=TITLE_MAX)
+    if description:
+        session.generate("description", description)
+    return session

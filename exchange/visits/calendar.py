@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from icalendar import Calendar, Event, Timezone
 from icalendar.prop import vText
 
+from ..formatting import current_locale
 from ..util import utcnow
 from .models import AgendaSession, Visit
 from .timeutil import BERLIN, clamp_day
@@ -72,7 +73,8 @@ def _event(uid: str, summary: str, starts_at, ends_at, location: str, descriptio
 
 
 def visit_calendar(visit: Visit, url: str | None = None) -> bytes:
-    """The visit as a VCALENDAR: one VEVENT for the visit and one per agenda session."""
+    """The visit as a VCALENDAR: one VEVENT for the visit and one per agenda session, in
+    the reader's language (generated session texts and topic names translated)."""
     stamp = utcnow().replace(tzinfo=timezone.utc)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -90,10 +92,12 @@ def visit_calendar(visit: Visit, url: str | None = None) -> bytes:
     calendar.add_component(_event(visit_uid(visit), visit.title, visit.starts_at,
                                   visit.ends_at, _location(visit), description, status, stamp,
                                   url))
+    language = current_locale()
     for session in visit.sessions:
-        parts = [session.description]
+        parts = [session.display_description]
         if session.topics:
-            parts.append(_("Themen:") + " " + ", ".join(topic.name_de for topic in session.topics))
+            parts.append(_("Themen:") + " " + ", ".join(topic.name(language)
+                                                       for topic in session.topics))
         if session.experiences:
             parts.append(_("Erfahrungen:") + "\n" + "\n".join(f"- {experience.title}"
                                                        for experience in session.experiences))
@@ -105,8 +109,8 @@ def visit_calendar(visit: Visit, url: str | None = None) -> bytes:
         if session.open_questions:
             parts.append(_("Offene Fragen:") + "\n" + session.open_questions)
         calendar.add_component(_event(
-            session_uid(session), f"{session.title} ({visit.title})", session.starts_at,
-            session.ends_at, _location(visit, session.room),
+            session_uid(session), f"{session.display_title} ({visit.title})",
+            session.starts_at, session.ends_at, _location(visit, session.room),
             "\n\n".join(part for part in parts if part), status, stamp))
     # A VTIMEZONE covering a year either side of the visit keeps the file small; the
     # days are clamped to the years visits may have, so no date arithmetic overflows.

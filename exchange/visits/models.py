@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
+from ..generated import GeneratedTexts, load_topics, topic_ids
 from ..util import utcnow
 
 #: A visit's life: an idea, planned, confirmed with the host, done, or cancelled.
@@ -109,6 +110,19 @@ class Visit(db.Model):
         """The host city for "host", the visiting city for "guest"."""
         return self.host_city if side == "host" else self.visiting_city
 
+    def agenda_topics(self, ids) -> dict:
+        """Topics named by the agenda's generated texts, loaded for all sessions in one
+        statement and kept on this object, so a page of n sessions does not ask n times."""
+        cache = self.__dict__.setdefault("_agenda_topics", {})
+        wanted = set(ids) - cache.keys()
+        if wanted:
+            for session in self.sessions:
+                wanted |= topic_ids(session.generated)
+            wanted -= cache.keys()
+            loaded = load_topics(wanted)
+            cache.update({number: loaded.get(number) for number in wanted})
+        return {number: cache[number] for number in ids if cache.get(number) is not None}
+
     def __repr__(self) -> str:
         return f"<Visit {self.id} {self.title!r}>"
 
@@ -163,8 +177,12 @@ class AgendaSessionExperience(db.Model):
     experience = relationship("Experience")
 
 
-class AgendaSession(db.Model):
-    """One item of a visit's agenda: a time slot with topics, experiences and questions."""
+class AgendaSession(GeneratedTexts, db.Model):
+    """One item of a visit's agenda: a time slot with topics, experiences and questions.
+
+    The agenda proposal writes `title` and `description` as generated texts
+    (exchange/generated.py): `display_title` and `display_description` show them in the
+    reader's language; the columns hold the German rendering or what a person typed."""
 
     __tablename__ = "agenda_sessions"
     __table_args__ = (
@@ -193,6 +211,20 @@ class AgendaSession(db.Model):
         "AgendaSessionExperience", back_populates="session", cascade="all, delete-orphan",
         order_by="AgendaSessionExperience.rank",
     )
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language (a person's own title as typed)."""
+        return self.text("title")
+
+    @property
+    def display_description(self) -> str:
+        """The description (Markdown) in the reader's language."""
+        return self.text("description")
+
+    def generated_topics(self, ids) -> dict:
+        """Topics named in the generated texts, loaded once for the whole agenda."""
+        return self.visit.agenda_topics(ids) if self.visit is not None else load_topics(ids)
 
     @property
     def experiences(self) -> list:

@@ -17,6 +17,7 @@ from ..auth.permissions import (can_create_visit, can_edit_visit, can_join_deleg
                                 can_plan_visits, delegation_candidate_condition)
 from ..cities.models import City, Topic
 from ..extensions import db
+from ..formatting import current_locale
 from ..util import is_single_line, utcnow
 from .models import (ADDRESS_MAX, NAME_MAX, ORGANISATION_MAX, PLACE_MAX, ROLE_MAX, ROOM_MAX,
                      SESSION_KINDS, SIDES, STATUSES, TITLE_MAX, AgendaSession,
@@ -589,7 +590,10 @@ def add_session(actor, visit: Visit, *, title, starts_at, ends_at, room="", desc
 
 
 def update_session(actor, session: AgendaSession, **fields) -> AgendaSession:
-    """Edit a session's title, times, room, kind, topics, experiences, text or questions."""
+    """Edit a session's title, times, room, kind, topics, experiences, text or questions.
+
+    A generated title or description given back as shown (in any language) stays
+    generated; a changed one is stored as typed and no longer translated."""
     visit = session.visit
     require_edit(actor, visit)
     allowed = {"title", "starts_at", "ends_at", "room", "description", "kind", "topics",
@@ -603,6 +607,10 @@ def update_session(actor, session: AgendaSession, **fields) -> AgendaSession:
         raise VisitError(errors=errors)
     if "experiences" in clean:
         _set_experiences(session, clean.pop("experiences"))
+    for key in ("title", "description"):
+        # A generated text becomes the person's own once changed (exchange/generated.py).
+        if key in clean:
+            session.edit(key, clean.pop(key))
     for key, value in clean.items():
         setattr(session, key, value)
     visit.updated_at = utcnow()
@@ -704,9 +712,10 @@ def report_body(visit: Visit) -> str:
     if not visit.members:
         lines.append(_("- (noch keine Teilnehmenden eingetragen)"))
     lines += ["", "## " + _("Agenda"), ""]
+    language = current_locale()
     for session in visit.sessions:
-        topics = ", ".join(topic.name_de for topic in session.topics)
-        lines.append(f"- {session_time_text(session)}: **{session.title}**"
+        topics = ", ".join(topic.name(language) for topic in session.topics)
+        lines.append(f"- {session_time_text(session)}: **{session.display_title}**"
                      + (f" ({topics})" if topics else ""))
     lines += ["", "## " + _("Ergebnisse und Vereinbarungen"), "",
               visit.outcomes or _("(noch nicht erfasst)"), "",

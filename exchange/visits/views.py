@@ -316,6 +316,9 @@ def _session_form(visit: Visit, session: AgendaSession | None):
         if session is not None:
             form.topics.data = [topic.id for topic in session.topics]
             form.experiences.data = "\n".join(e.slug for e in session.experiences)
+            # Generated texts in the editor's language; saved unchanged they stay generated.
+            form.title.data, form.description.data = (session.display_title,
+                                                      session.display_description)
         else:
             last = visit.sessions[-1] if visit.sessions else None
             start = last.ends_at if last and last.ends_at < visit.ends_at else visit.starts_at
@@ -373,7 +376,7 @@ def delete_session(visit_id: int, session_id: int):
     session = _session_or_404(visit, session_id)
     if request.method == "GET":
         return _confirm(visit, _("Den Programmpunkt „%(title)s“ aus der Agenda entfernen?",
-                                 title=session.title),
+                                 title=session.display_title),
                         url_for("visits.delete_session", visit_id=visit.id,
                                 session_id=session.id),
                         url_for("visits.show", visit_id=visit.id) + f"#sitzung-{session.id}",
