@@ -4,6 +4,7 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask import abort, g, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.permissions import is_member
@@ -28,13 +29,29 @@ def error_response(status: int, message: str, **details):
     return jsonify(error=body), status
 
 
+def token_refused():
+    """The API's answer when the request's token logged nobody in for a reason worth
+    telling (auth/login.py sets g.token_refusal), else None: 401 for a revoked or expired
+    token, 403 for a read-only token on a request that writes."""
+    refusal = g.get("token_refusal")
+    if refusal == "revoked":
+        return error_response(401, _("Dieser Token wurde widerrufen. Bitte erstellen Sie "
+                                     "im Profil einen neuen."))
+    if refusal == "expired":
+        return error_response(401, _("Dieser Token ist abgelaufen. Bitte erstellen Sie im "
+                                     "Profil einen neuen."))
+    if refusal == "read_only":
+        return error_response(403, _("Dieser Token darf nur lesen."))
+    return None
+
+
 def api_view(function):
     """Decorator for every API view: login required, ApiError turned into JSON."""
     @wraps(function)
     def wrapper(*args, **kwargs):
         if not is_member(current_user):
-            return error_response(401, "authentication required: log in or send "
-                                  "'Authorization: Bearer <token>'")
+            return token_refused() or error_response(
+                401, "authentication required: log in or send 'Authorization: Bearer <token>'")
         if request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("token_auth"):
             # Session-authenticated writes must be JSON: browsers cannot send that
             # cross-site without a CORS preflight, which this API never grants.

@@ -160,8 +160,9 @@ def _user(obj, kind, changes):
 def _token(obj, kind, changes):
     user = obj.user
     city_id = user.city_id if user is not None else None
-    if kind == "new":
-        return [("token.created", obj.name or "", city_id, None, {})]
+    if kind == "new":  # what the new token may do and until when
+        return [("token.created", obj.name or "", city_id, None,
+                 {"scopes": [None, obj.scopes], "expires_at": [None, _value(obj.expires_at)]})]
     if kind == "deleted":
         return [("token.deleted", obj.name or "", city_id, None, {})]
     revoked = changes.get("revoked_at")

@@ -1,5 +1,5 @@
 """Operator commands: `users create|list|set-password|deactivate|reactivate` and
-`tokens create|revoke|list`."""
+`tokens create [--scope read|write] [--until DAY]|revoke|list`."""
 import sys
 
 import click
@@ -10,10 +10,12 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from ..extensions import db
+from ..util import utcnow
 from .models import ROLES, ApiToken, User
-from .services import (MIN_PASSWORD_LENGTH, change_password, create_token, create_user,
-                       deactivate_user, find_user_by_email, normalise_email, password_problem,
-                       reactivate_user, revoke_token)
+from .services import (DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, MIN_PASSWORD_LENGTH, AccountError,
+                       change_password, create_token, create_user, deactivate_user,
+                       find_user_by_email, normalise_email, password_problem, reactivate_user,
+                       revoke_token)
 
 users = AppGroup("users", help="Benutzerkonten verwalten.")
 tokens = AppGroup("tokens", help="Persönliche API-Tokens verwalten.")
@@ -171,7 +173,14 @@ def _active_tokens(user: User, name: str) -> list[ApiToken]:
 @tokens.command("create")
 @click.argument("email")
 @click.argument("name")
-def create_token_command(email, name):
+@click.option("--scope", type=click.Choice(["read", "write"]), default="write",
+              show_default=True,
+              help="read: nur lesen; write: lesen und schreiben (wie bisher).")
+@click.option("--until", "last_day", metavar="JJJJ-MM-TT",
+              type=click.DateTime(formats=["%Y-%m-%d"]),
+              help=f"Letzter Gültigkeitstag (Standard: in {DEFAULT_TOKEN_DAYS} Tagen, "
+                   f"höchstens {MAX_TOKEN_DAYS}).")
+def create_token_command(email, name, scope, last_day):
     """Create a named token and print only the token on standard output."""
     user = _user(email)
     name = name.strip()
@@ -180,7 +189,11 @@ def create_token_command(email, name):
     if _active_tokens(user, name):
         raise click.ClickException(_("%(email)s hat schon einen Token namens „%(name)s“.",
                                      email=user.email, name=name))
-    _token, clear = create_token(user, name)
+    try:
+        _token, clear = create_token(user, name, scopes=(scope,),
+                                     last_day=last_day.date() if last_day else None)
+    except AccountError as error:  # a last day in the past or more than a year ahead
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(clear)
 
@@ -205,10 +218,15 @@ def revoke_token_command(email, name):
 @tokens.command("list")
 @click.argument("email")
 def list_tokens_command(email):
-    """List a user's tokens: name, prefix, created, last used, revoked."""
+    """List a user's tokens: name, prefix, created, last used, revoked, scopes, last day
+    (with "abgelaufen" once expired)."""
     user = _user(email)
+    now = utcnow()
     for token in sorted(user.tokens, key=lambda t: t.created_at):
         used = token.last_used_at.isoformat(" ", "minutes") if token.last_used_at else "-"
         revoked = token.revoked_at.isoformat(" ", "minutes") if token.revoked_at else ""
+        until = token.last_day.isoformat()
+        if token.is_expired(now):
+            until += " " + _("abgelaufen")
         click.echo(f"{token.name}\t{token.prefix}…\t{token.created_at.isoformat(' ', 'minutes')}"
-                   f"\t{used}\t{revoked}")
+                   f"\t{used}\t{revoked}\t{token.scopes}\t{until}")

@@ -3,14 +3,17 @@ labels, CSRF)."""
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField,
+                     StringField, SubmitField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length,
+                                ValidationError)
 
 from ..extensions import db
-from ..util import is_single_line
-from .models import ROLES
-from .services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from ..util import is_single_line, utcnow
+from .models import ROLES, local_today
+from .services import (MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, default_token_last_day,
+                       latest_token_last_day, token_expiry_problem)
 
 EMAIL_MAX = 254
 DISPLAY_NAME_MAX = 120
@@ -158,7 +161,45 @@ class TokenForm(FlaskForm):
                     Length(max=TOKEN_NAME_MAX, message=_l("Höchstens %(max)d Zeichen.")),
                     one_line],
     )
+    scope_read = BooleanField(_l("Lesen"), default=True)
+    scope_write = BooleanField(_l("Schreiben (schließt Lesen ein)"))
+    #: The browser's date picker sends ISO dates; typed German dates are accepted too.
+    last_day = DateField(
+        _l("Gültig bis einschließlich"), format=["%Y-%m-%d", "%d.%m.%Y"],
+        invalid_value_message=_l("Bitte geben Sie ein gültiges Datum an, z. B. 31.12.2027."),
+        # InputRequired, not DataRequired: that one would hide the "not a date" error.
+        validators=[InputRequired(message=_l("Bitte geben Sie an, bis wann der Token gilt."))],
+    )
     submit = SubmitField(_l("Token erstellen"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: Today in German time; a token may work through today at the earliest.
+        self.today = local_today(utcnow())
+        if self.last_day.data is None and not self.last_day.raw_data:
+            self.last_day.data = default_token_last_day(self.today)
+        self.last_day.render_kw = {"min": self.today.isoformat(),
+                                   "max": latest_token_last_day(self.today).isoformat()}
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The chosen scopes (services.token_scopes adds read to write)."""
+        return tuple(scope for scope, field in (("read", self.scope_read),
+                                                ("write", self.scope_write)) if field.data)
+
+    def validate_scope_read(self, field) -> None:
+        """At least one scope."""
+        if not self.scopes:
+            raise ValidationError(_l("Bitte wählen Sie, was der Token darf: lesen, oder lesen "
+                                     "und schreiben."))
+
+    def validate_last_day(self, field) -> None:
+        """Not in the past, at most a year ahead (services.token_expiry_problem)."""
+        if field.data is None:  # not a date: the field has said so
+            return
+        problem = token_expiry_problem(field.data, self.today)
+        if problem:
+            raise ValidationError(problem)
 
 
 class RoleForm(FlaskForm):

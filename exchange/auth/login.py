@@ -9,10 +9,12 @@ from flask_login import login_user, logout_user
 from ..extensions import db, login_manager
 from ..util import parse_id
 from .models import User
-from .services import user_for_token
+from .services import token_check
 from .sessions import SESSION_KEY, close_login, open_login, user_for_login
 from .throttle import login_throttle
 
+#: Methods a read-only token may use; every other method writes.
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
 #: Flask-Login's keys in the session cookie, dropped when their login is gone.
 LOGIN_KEYS = ("_user_id", "_fresh", "_id", SESSION_KEY)
 
@@ -33,7 +35,12 @@ def load_user(user_id: str) -> User | None:
 @login_manager.request_loader
 def load_user_from_token(request) -> User | None:
     """API login: a personal token in the Authorization header. Wrong tokens count per
-    client address (auth/throttle.py); a locked address gets 429 without a lookup."""
+    client address (auth/throttle.py); a locked address gets 429 without a lookup.
+
+    A revoked or expired token, and a read-only token on a request that writes (any
+    method but GET, HEAD, OPTIONS, on every route, so no HTML form either), logs nobody
+    in; `g.token_refusal` keeps the reason for the API's error (api/common.py). Those
+    are real tokens, not guesses, so they do not count towards the throttle."""
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
@@ -48,10 +55,13 @@ def load_user_from_token(request) -> User | None:
             "es in %(num)d Minute erneut.",
             "Zu viele ungültige API-Tokens von Ihrer Netzwerkadresse. Bitte versuchen Sie "
             "es in %(num)d Minuten erneut.", minutes))
-    user = user_for_token(credentials.strip())
-    if user is None:
-        throttle.hit("token_address", address)
+    check = token_check(credentials.strip(), writes=request.method not in READ_METHODS)
+    if check.user is None:
+        g.token_refusal = check.refusal
+        if check.refusal in ("unknown", "inactive"):
+            throttle.hit("token_address", address)
         return None
+    user = check.user
     g.token_auth = True
     if db.session.dirty:  # the token's use, recorded at most once a minute
         db.session.commit()

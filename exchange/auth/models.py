@@ -1,6 +1,7 @@
 """Users, their logins (one row per browser session), personal API tokens, password-reset
 links and the throttle's counters."""
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -11,6 +12,12 @@ from ..util import utcnow
 
 #: Roles a user has within their city; platform administration is the separate is_admin flag.
 ROLES = ("staff", "city_admin", "visit_planner")
+
+#: What a personal API token may do: "read" (GET, HEAD, OPTIONS) and "write" (every other
+#: method). Stored space-separated in this order, as OAuth writes scopes; write implies read.
+TOKEN_SCOPES = ("read", "write")
+#: A token's last day is a day in German time, the platform's time (as on every page).
+TOKEN_ZONE = ZoneInfo("Europe/Berlin")
 
 
 class User(UserMixin, db.Model):
@@ -79,8 +86,52 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: "read" or "read write" (TOKEN_SCOPES, space-separated, write implies read).
+    scopes: Mapped[str] = mapped_column(sa.String(40), default="read")
+    #: The first moment (naive UTC) the token no longer works: midnight German time after
+    #: its last day. Every token expires (services.MAX_TOKEN_DAYS at most).
+    expires_at: Mapped[datetime]
 
     user = relationship("User", back_populates="tokens")
+
+    @property
+    def scope_list(self) -> list[str]:
+        """The token's scopes in TOKEN_SCOPES order."""
+        granted = set((self.scopes or "").split())
+        return [scope for scope in TOKEN_SCOPES if scope in granted]
+
+    def allows(self, scope: str) -> bool:
+        """True when the token carries `scope` ("write" includes "read")."""
+        granted = self.scope_list
+        return scope in granted or (scope == "read" and "write" in granted)
+
+    def is_expired(self, now: datetime) -> bool:
+        """True from `expires_at` on (`now` naive UTC)."""
+        return self.expires_at is not None and now >= self.expires_at
+
+    @property
+    def last_day(self) -> date:
+        """The last day (German time) on which the token works."""
+        return token_last_day(self.expires_at)
+
+
+def token_expires_at(last_day: date) -> datetime:
+    """The naive-UTC moment a token with this last day (German time) stops working:
+    the following midnight in Berlin."""
+    midnight = datetime.combine(last_day + timedelta(days=1), datetime.min.time(),
+                                tzinfo=TOKEN_ZONE)
+    return midnight.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def token_last_day(expires_at: datetime) -> date:
+    """The inverse of token_expires_at: the German-time day before `expires_at`."""
+    local = expires_at.replace(tzinfo=timezone.utc).astimezone(TOKEN_ZONE)
+    return (local - timedelta(microseconds=1)).date()
+
+
+def local_today(now: datetime) -> date:
+    """The German-time day of the naive-UTC moment `now`."""
+    return now.replace(tzinfo=timezone.utc).astimezone(TOKEN_ZONE).date()
 
 
 class PasswordReset(db.Model):

@@ -142,6 +142,11 @@ def can_write_project_report(user: User | None, project) -> bool:
     return participant is not None and participant.response == "accepted"
 
 
+def can_read_notification(user: User | None, notification) -> bool:
+    """A notification is its recipient's alone: they read it and mark it read."""
+    return is_member(user) and notification is not None and notification.user_id == user.id
+
+
 def can_choose_project_city(user: User | None) -> bool:
     """Platform admins propose projects on behalf of any city (they may have none)."""
     return is_member(user) and user.is_admin

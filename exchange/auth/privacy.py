@@ -87,7 +87,8 @@ def personal_data(user: User) -> dict:
         "api_tokens": [{"name": token.name, "prefix": token.prefix,
                         "created_at": _time(token.created_at),
                         "last_used_at": _time(token.last_used_at),
-                        "revoked_at": _time(token.revoked_at)} for token in tokens],
+                        "revoked_at": _time(token.revoked_at), "scopes": token.scope_list,
+                        "expires_at": _time(token.expires_at)} for token in tokens],
         "login_sessions": [{"started_at": _time(login.created_at)} for login in logins],
         "revisions": [{"experience": row.slug, "number": row.number, "title": row.title,
                        "summary": row.summary, "created_at": _time(row.created_at)}

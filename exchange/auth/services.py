@@ -5,7 +5,8 @@ import gzip
 import hashlib
 import secrets
 import string
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,7 +17,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..util import is_single_line, utcnow
-from .models import ROLES, ApiToken, PasswordReset, User
+from .models import (ROLES, TOKEN_SCOPES, ApiToken, PasswordReset, User, local_today,
+                     token_expires_at)
 from .sessions import close_logins
 
 #: Tokens start with this marker so they are easy to recognise in leaked text.
@@ -288,13 +290,69 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a named token; returns the row and the clear token, shown exactly once."""
+#: A new token works this many days unless its owner picks another last day.
+DEFAULT_TOKEN_DAYS = 90
+#: No token works longer than this from its creation: a forgotten token in a script or a
+#: leaked one stops by itself. Renewing is creating a new token.
+MAX_TOKEN_DAYS = 365
+
+
+def token_scopes(chosen) -> str:
+    """The stored form of the chosen scopes ("read" or "read write"): write implies read;
+    AccountError for none or an unknown one."""
+    chosen = set(chosen or ())
+    unknown = chosen - set(TOKEN_SCOPES)
+    if unknown or not chosen:
+        raise AccountError(_("Bitte wählen Sie, was der Token darf: lesen, oder lesen und "
+                             "schreiben."))
+    if "write" in chosen:
+        chosen.add("read")
+    return " ".join(scope for scope in TOKEN_SCOPES if scope in chosen)
+
+
+def default_token_last_day(today: date) -> date:
+    """The last day a new token gets unless another is chosen."""
+    return today + timedelta(days=DEFAULT_TOKEN_DAYS)
+
+
+def latest_token_last_day(today: date) -> date:
+    """The latest last day a token created on `today` may have."""
+    return today + timedelta(days=MAX_TOKEN_DAYS)
+
+
+def token_expiry_problem(last_day: date, today: date) -> str | None:
+    """Why `last_day` cannot be a new token's last day (German time), or None: it may be
+    today, never in the past nor more than MAX_TOKEN_DAYS ahead."""
+    if last_day < today:
+        return _("Das Datum liegt in der Vergangenheit; ein Token muss mindestens bis "
+                 "heute gelten.")
+    latest = latest_token_last_day(today)
+    if last_day > latest:
+        from ..formatting import format_local_date
+
+        return _("Ein Token gilt höchstens ein Jahr, also bis spätestens %(date)s.",
+                 date=format_local_date(latest))
+    return None
+
+
+def create_token(user: User, name: str, scopes=TOKEN_SCOPES, last_day: date | None = None,
+                 now: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a named token with `scopes` (write implies read) that works through
+    `last_day` (German time; default DEFAULT_TOKEN_DAYS from `now`); returns the row and
+    the clear token, shown exactly once. AccountError for a bad name, scope or day."""
     name = (name or "").strip()
     if not name or len(name) > 80 or not is_single_line(name):
         raise AccountError("token name must have 1 to 80 characters on one line")
+    stored_scopes = token_scopes(scopes)
+    now = now or utcnow()
+    today = local_today(now)
+    last_day = last_day or default_token_last_day(today)
+    problem = token_expiry_problem(last_day, today)
+    if problem:
+        raise AccountError(problem)
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name, token_hash=hash_token(clear), prefix=clear[:10])
+    token = ApiToken(user=user, name=name, token_hash=hash_token(clear), prefix=clear[:10],
+                     scopes=stored_scopes, expires_at=token_expires_at(last_day), created_at=now)
     db.session.add(token)
     db.session.flush()
     return token, clear
@@ -311,17 +369,45 @@ def revoke_token(token: ApiToken) -> None:
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
-def user_for_token(clear: str) -> User | None:
-    """The active user owning this unrevoked token, recording its use (to the minute)."""
-    if not clear or not clear.startswith(TOKEN_PREFIX):
-        return None
-    token = db.session.scalar(
-        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(clear),
-                                  ApiToken.revoked_at.is_(None))
-    )
-    if token is None or not token.user.is_active:
-        return None
-    now = utcnow()
+#: Why a token was refused (TokenCheck.refusal): "unknown" (no such token, a guess),
+#: "inactive" (the owner is deactivated or not approved), "revoked", "expired", and
+#: "read_only" (a read token on a request that writes).
+TOKEN_REFUSALS = ("unknown", "inactive", "revoked", "expired", "read_only")
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The outcome of token_check: the user when the token may make this request, else
+    the refusal (one of TOKEN_REFUSALS)."""
+
+    user: User | None
+    refusal: str | None = None
+
+
+def token_check(clear: str, writes: bool, now: datetime | None = None) -> TokenCheck:
+    """Check a clear token for a request (`writes`: a method other than GET, HEAD,
+    OPTIONS) at `now`; an accepted token's use is recorded (to the minute)."""
+    token = None
+    if clear and clear.startswith(TOKEN_PREFIX):
+        token = db.session.scalar(sa.select(ApiToken).where(
+            ApiToken.token_hash == hash_token(clear)))
+    if token is None:
+        return TokenCheck(None, "unknown")
+    now = now or utcnow()
+    if token.revoked_at is not None:
+        return TokenCheck(None, "revoked")
+    if token.is_expired(now):
+        return TokenCheck(None, "expired")
+    if not token.user.is_active:
+        return TokenCheck(None, "inactive")
+    if writes and not token.allows("write"):
+        return TokenCheck(None, "read_only")
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
         token.last_used_at = now
-    return token.user
+    return TokenCheck(token.user)
+
+
+def user_for_token(clear: str, writes: bool = False) -> User | None:
+    """The active user owning this unrevoked, unexpired token, recording its use (to the
+    minute); None when token_check refuses it."""
+    return token_check(clear, writes).user

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from ..core.hooks import slot
 from ..extensions import db
 from ..generated import N_
-from ..util import safe_next
+from ..util import safe_next, utcnow
 from . import permissions
 from .forms import (ROLE_LABELS, ConfirmForm, LoginForm, PasswordForm, ProfileForm, RegisterForm,
                     ResetPasswordForm, ResetRequestForm, RoleForm, TokenForm)
@@ -276,6 +276,7 @@ def _render_profile(profile_form=None, password_form=None, token_form=None, new_
         password_form=password_form or PasswordForm(formdata=None),
         token_form=token_form or TokenForm(formdata=None),
         tokens=tokens, new_token=new_token, confirm=ConfirmForm(), role_labels=ROLE_LABELS,
+        now=utcnow(),
     )
 
 
@@ -332,8 +333,9 @@ def create_token_view():
             form.name.errors.append(_("Sie haben schon einen Token mit diesem Namen."))
         else:
             try:
-                _token, clear = create_token(current_user, form.name.data)
-            except AccountError:
+                _token, clear = create_token(current_user, form.name.data, form.scopes,
+                                             form.last_day.data)
+            except AccountError:  # the form checked scopes and day with the same rules
                 form.name.errors.append(_("Der Name muss 1 bis 80 Zeichen lang sein."))
             else:
                 db.session.commit()

@@ -223,14 +223,14 @@ def get_notification(user: User, notification_id) -> Notification | None:
     notification_id = parse_id(notification_id)
     notification = (db.session.get(Notification, notification_id)
                     if notification_id is not None else None)
-    if notification is None or notification.user_id != user.id:
+    if not permissions.can_read_notification(user, notification):
         return None
     return notification
 
 
 def mark_read(user: User, notification: Notification) -> Notification:
     """Mark one of `user`'s notifications as read (again is harmless)."""
-    if notification.user_id != user.id:
+    if not permissions.can_read_notification(user, notification):
         raise ProjectPermissionError(_("Diese Benachrichtigung gehört Ihnen nicht."))
     if notification.read_at is None:
         notification.read_at = utcnow()

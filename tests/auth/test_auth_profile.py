@@ -11,6 +11,17 @@ from exchange.extensions import db
 TOKEN_RE = re.compile(r'<code class="token">(cx_[A-Za-z0-9_-]+)</code>')
 
 
+def _token_form(name: str) -> dict:
+    """The new-token form as the browser sends it: a read token for 30 days."""
+    from datetime import timedelta
+
+    from exchange.auth.models import local_today
+    from exchange.util import utcnow
+
+    last_day = local_today(utcnow()) + timedelta(days=30)
+    return {"name": name, "scope_read": "y", "last_day": last_day.isoformat()}
+
+
 def test_profile_shows_account(client, auth, anna):
     auth.login()
     page = client.get("/profil").get_data(as_text=True)
@@ -70,7 +81,7 @@ def test_change_password_needs_current_password(client, auth, anna):
 
 def test_token_is_shown_once_and_stored_hashed(client, auth, anna):
     auth.login()
-    response = client.post("/profil/tokens", data={"name": "Auswertung"})
+    response = client.post("/profil/tokens", data=_token_form("Auswertung"))
     assert response.status_code == 200
     clear = TOKEN_RE.search(response.get_data(as_text=True)).group(1)
 
@@ -86,7 +97,7 @@ def test_token_is_shown_once_and_stored_hashed(client, auth, anna):
 
 def test_token_authenticates_until_revoked(client, auth, anna):
     auth.login()
-    clear = TOKEN_RE.search(client.post("/profil/tokens", data={"name": "Skript"})
+    clear = TOKEN_RE.search(client.post("/profil/tokens", data=_token_form("Skript"))
                             .get_data(as_text=True)).group(1)
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "Skript"))
     auth.logout()
@@ -115,8 +126,8 @@ def test_bad_token_names_are_form_errors(client, auth, anna):
         "/profil/tokens", data={"name": "  "}).get_data(as_text=True)
     assert "Höchstens 80 Zeichen" in client.post(
         "/profil/tokens", data={"name": "t" * 81}).get_data(as_text=True)
-    client.post("/profil/tokens", data={"name": "Skript"})
-    page = client.post("/profil/tokens", data={"name": "Skript"}).get_data(as_text=True)
+    client.post("/profil/tokens", data=_token_form("Skript"))
+    page = client.post("/profil/tokens", data=_token_form("Skript")).get_data(as_text=True)
     assert "Sie haben schon einen Token mit diesem Namen." in page
     assert TOKEN_RE.search(page) is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 1
