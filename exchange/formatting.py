@@ -154,6 +154,60 @@ def topic_description(topic, locale: str | None = None) -> tuple[str, str]:
     return topic.description or "", DEFAULT_LOCALE
 
 
+#: The language of user content. Staff write mostly German and experiences have no
+#: language field yet, so all user content is taken to be German.
+CONTENT_LOCALE = "de"
+
+
+def content_lang() -> Markup:
+    """` lang="de"` for an element holding user content on a page in another language
+    (WCAG 3.1.2), nothing on German pages."""
+    if current_locale() == CONTENT_LOCALE:
+        return Markup("")
+    return Markup(' lang="%s"') % CONTENT_LOCALE
+
+
+def user_text(value) -> Markup:
+    """Inline user content (a title, a note, a snippet with its <mark>s) for HTML: marked
+    lang="de" on pages in another language. Markup stays markup, text is escaped."""
+    if value is None or value == "":
+        return Markup("")
+    if current_locale() == CONTENT_LOCALE:
+        return escape(value)
+    return Markup('<span lang="%s">%s</span>') % (CONTENT_LOCALE, value)
+
+
+def user_block(value) -> Markup:
+    """Rendered user content (Markdown as HTML) in a block marked lang="de" on pages in
+    another language."""
+    if value is None or value == "":
+        return Markup("")
+    if current_locale() == CONTENT_LOCALE:
+        return escape(value)
+    return Markup('<div lang="%s">%s</div>') % (CONTENT_LOCALE, value)
+
+
+def shown_text(item, field: str) -> Markup:
+    """Field `field` of a row with generated texts (exchange/generated.py) for HTML: a
+    generated text in the reader's language as it is, a text a person typed as user
+    content (marked lang="de" on pages in another language)."""
+    value = item.text(field)
+    if field in item.generated_fields():
+        return escape(value)
+    return user_text(value)
+
+
+def shown_markdown(item, field: str) -> Markup:
+    """As shown_text, for a Markdown field: rendered, a typed one in a marked block."""
+    from .markup import render_markdown
+
+    value = item.text(field)
+    if not value:
+        return Markup("")
+    html = render_markdown(value)
+    return html if field in item.generated_fields() else user_block(html)
+
+
 def register(app) -> None:
     """The Jinja filters and globals of this module."""
     filters = {
@@ -161,7 +215,13 @@ def register(app) -> None:
         "local_date": format_local_date, "moment": format_moment, "clock": format_clock,
         "day": format_day, "number": format_number, "machine_time": machine_time,
         "topic_name": topic_name, "topic_names": topic_names,
+        "user_text": user_text, "user_block": user_block,
+        # German example words in help texts: the same marking as user content.
+        "german": user_text,
+        "shown_title": lambda item: shown_text(item, "title"),
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals.update(format_span=format_span, format_date_range=format_date_range,
-                                 topic_description=topic_description)
+                                 topic_description=topic_description,
+                                 content_lang=content_lang, shown_text=shown_text,
+                                 shown_markdown=shown_markdown)

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session, selectinload
 
 from ..extensions import db
+from ..formatting import topic_name
 from .analysis import fold
 from .engine import FACET_FIELDS, SORTS, EngineResults, IndexUnavailable, QueryPlan
 from .highlight import highlight, query_terms, snippet
@@ -50,7 +51,8 @@ class SearchHit:
     experience_id: int
     date: datetime | None
     title_html: Markup = Markup("")
-    topic_names: list[str] = field(default_factory=list)
+    #: The topics' names for HTML, in the reader's language (German ones marked).
+    topic_names: list[Markup] = field(default_factory=list)
 
 
 @dataclass
@@ -357,7 +359,7 @@ def _hydrate(engine_hits, plan: QueryPlan) -> list[SearchHit]:
             city=experience.city.slug,
             city_name=experience.city.name,
             topics=[topic.slug for topic in experience.topics],
-            topic_names=[topic.name_de for topic in experience.topics],
+            topic_names=[topic_name(topic) for topic in experience.topics],
             kind=experience.kind,
             score=round(engine_hit.score, 4),
             snippet=snippet(text, mains, parts, analysis),

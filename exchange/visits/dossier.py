@@ -48,7 +48,8 @@ class CityFacts:
 
     city: object
     experience_count: int
-    interests: dict[str, list[str]]
+    #: Topics by stance, most mature first.
+    interests: dict[str, list]
     profile_text: str
 
 
@@ -76,11 +77,11 @@ def city_facts(city) -> CityFacts:
         sa.select(sa.func.count(Experience.id)).where(
             Experience.city_id == city.id, Experience.status == "published",
             Experience.deleted_at.is_(None))) or 0
-    interests: dict[str, list[str]] = {stance: [] for stance in STANCE_LABELS}
+    interests: dict[str, list] = {stance: [] for stance in STANCE_LABELS}
     rows = db.session.scalars(sa.select(Interest).where(Interest.city_id == city.id)
                               .order_by(Interest.maturity.desc()))
     for interest in rows:
-        interests[interest.stance].append(interest.topic.name_de)
+        interests[interest.stance].append(interest.topic)
     return CityFacts(city, count, interests, excerpt(city.profile, PROFILE_LENGTH))
 
 

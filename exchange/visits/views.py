@@ -27,12 +27,14 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ..auth.permissions import can_edit_visit, can_plan_visits_for, can_read_experience
 from ..cities.choices import city_choices, topic_choices
 from ..cities.models import City, Topic
 from ..core.hooks import slot
 from ..extensions import db
+from ..formatting import shown_text, user_text
 from ..util import page_argument, parse_id, slugify
 from . import services
 from .agenda import propose_agenda, session_time_text
@@ -275,8 +277,8 @@ def delete(visit_id: int):
     """Delete a visit with its agenda and delegation (GET: the confirmation page)."""
     visit = _editable(visit_id)
     if request.method == "GET":
-        return _confirm(visit, _("Den Besuch „%(title)s“ mit Agenda und Delegation "
-                                 "endgültig löschen?", title=visit.title),
+        return _confirm(visit, Markup(_("Den Besuch „%(title)s“ mit Agenda und Delegation "
+                                        "endgültig löschen?", title=user_text(visit.title))),
                         url_for("visits.delete", visit_id=visit.id),
                         url_for("visits.show", visit_id=visit.id), _("Ja, Besuch löschen"))
     if not ActionForm().validate_on_submit():
@@ -314,11 +316,11 @@ def _session_form(visit: Visit, session: AgendaSession | None):
     form.topics.choices = _topic_choices(session.topics if session else [])
     if request.method == "GET":
         if session is not None:
-            form.topics.data = [topic.id for topic in session.topics]
-            form.experiences.data = "\n".join(e.slug for e in session.experiences)
             # Generated texts in the editor's language; saved unchanged they stay generated.
             form.title.data, form.description.data = (session.display_title,
                                                       session.display_description)
+            form.topics.data = [topic.id for topic in session.topics]
+            form.experiences.data = "\n".join(e.slug for e in session.experiences)
         else:
             last = visit.sessions[-1] if visit.sessions else None
             start = last.ends_at if last and last.ends_at < visit.ends_at else visit.starts_at
@@ -375,8 +377,8 @@ def delete_session(visit_id: int, session_id: int):
     visit = _editable(visit_id)
     session = _session_or_404(visit, session_id)
     if request.method == "GET":
-        return _confirm(visit, _("Den Programmpunkt „%(title)s“ aus der Agenda entfernen?",
-                                 title=session.display_title),
+        return _confirm(visit, Markup(_("Den Programmpunkt „%(title)s“ aus der Agenda "
+                                        "entfernen?", title=shown_text(session, "title"))),
                         url_for("visits.delete_session", visit_id=visit.id,
                                 session_id=session.id),
                         url_for("visits.show", visit_id=visit.id) + f"#sitzung-{session.id}",

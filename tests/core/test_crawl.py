@@ -181,12 +181,13 @@ def _normalise(base: str, href: str) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def crawl(client, caplog, forms: dict | None = None) -> tuple[list[str], list[str], int]:
+def crawl(client, caplog, forms: dict | None = None,
+          pages: dict | None = None) -> tuple[list[str], list[str], int]:
     """Breadth-first crawl from "/".
 
     Returns the broken pages (5xx, no title, no heading), the links that end in a 4xx
     and the number of pages fetched. With `forms` given, the forms of every page are
-    put there under the page's URL.
+    put there under the page's URL; with `pages` given, the HTML of every page.
     """
     problems: list[str] = []
     bad_links: list[str] = []
@@ -220,7 +221,10 @@ def crawl(client, caplog, forms: dict | None = None) -> tuple[list[str], list[st
             continue
         if not links:
             parser = PageParser()
-            parser.feed(response.get_data(as_text=True))
+            html = response.get_data(as_text=True)
+            parser.feed(html)
+            if pages is not None:
+                pages[url] = html
             if not parser.title.strip():
                 problems.append(f"{url} (linked from {referrer}): no <title>")
             if parser.h1_count == 0:

@@ -42,7 +42,7 @@ def test_profile_shows_token_times_in_berlin_time(client, auth, anna):
     db.session.commit()
     auth.login(anna.email)
     page = client.get("/profil").text
-    assert "01.07.2026 01:30" in page and "widerrufen am 01.07.2026" in page
+    assert "01.07.2026, 01:30" in page and "widerrufen am 01.07.2026" in page
     assert "30.06.2026" not in page
 
 
@@ -58,8 +58,10 @@ def test_approvals_show_the_registration_day_in_berlin_time(client, auth, cdo_st
 
 
 def test_english_interface_shows_the_same_local_times(client, auth, anna, late_experience):
+    """The same Berlin moment, written the English way (CLDR "medium" date, short time)."""
     auth.login(anna.email)
     client.get("/lang/en")
     page = client.get(f"/erfahrungen/{late_experience.slug}").text
     assert 'lang="en"' in page
-    assert "01.07.2026 01:30" in page and "30.06.2026" not in page
+    assert "Jul 1, 2026, 1:30\u202fAM" in page or "Jul 1, 2026, 1:30 AM" in page
+    assert "Jun 30, 2026" not in page and "30.06.2026" not in page

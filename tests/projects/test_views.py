@@ -98,10 +98,12 @@ def test_timeline_shows_who_said_what_when(client, login, proposal, cdo_muenchen
 
 
 def services_time(dt):
-    """The comment time as the page shows it (Europe/Berlin)."""
-    from flask_babel import format_datetime
+    """The comment time as a German page shows it: Berlin time, "03.12.2026, 14:15"."""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
 
-    return format_datetime(dt, "dd.MM.yyyy HH:mm")
+    local = dt.replace(tzinfo=timezone.utc).astimezone(ZoneInfo("Europe/Berlin"))
+    return f"{local:%d.%m.%Y}, {local:%H:%M}"
 
 
 def test_invalid_transition_in_the_ui_flashes_and_changes_nothing(client, login, proposal,

@@ -77,7 +77,7 @@ def test_dossier_content_and_running_projects(demo, april_visit):
     dossier = build_dossier(april_visit)
     assert dossier.host.city.slug == "muenchen" and dossier.guest.city.slug == "stuttgart"
     assert dossier.host.experience_count >= 3
-    assert "Innovation-Center" in dossier.host.interests["offers"]
+    assert "Innovation-Center" in [topic.name_de for topic in dossier.host.interests["offers"]]
     assert [p.title for p in dossier.projects] == ["Gemeinsame Mobilitätsdaten"]
     assert [m.name for m in dossier.delegation["host"]] == \
         [demo.user("cdo@muenchen.example").display_name]

@@ -133,7 +133,7 @@ def test_sessions_must_lie_within_the_visit(planer_stuttgart, stuttgart, muenche
         with pytest.raises(VisitError) as caught:
             services.add_session(planer_stuttgart, visit, title="Zu früh oder zu spät",
                                  starts_at=start, ends_at=end)
-        assert "außerhalb des Besuchs (20.04.2027 09:30 – 21.04.2027 16:00)" in \
+        assert "außerhalb des Besuchs (20.04.2027, 09:30 – 21.04.2027, 16:00)" in \
             caught.value.errors["starts_at"]
     with pytest.raises(VisitError) as caught:
         services.add_session(planer_stuttgart, visit, title="Rückwärts",
