@@ -11,7 +11,7 @@ from exchange.cities.models import City, Interest, Topic, TopicAlias
 from exchange.demo import load_demo
 from exchange.extensions import db
 from exchange.search.models import IndexTask
-from exchange import transfer as transfer_module
+from exchange.transfer import importer as transfer_module
 from exchange.transfer import TransferError, import_records
 from exchange.wiki import services as wiki
 from exchange.wiki.models import Experience, Revision
