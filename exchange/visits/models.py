@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..generated import GeneratedTexts, load_topics, topic_ids
-from ..util import utcnow
+from ..util import PUBLIC_KEY_MAX, public_key, utcnow
 
 #: A visit's life: an idea, planned, confirmed with the host, done, or cancelled.
 STATUSES = ("idea", "planned", "confirmed", "done", "cancelled")
@@ -72,6 +72,9 @@ class Visit(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The visit's name in exports: a random UUID given at creation, never changed, so a
+    #: backup imported elsewhere finds the same visit again (ids differ per database).
+    key: Mapped[str] = mapped_column(sa.String(PUBLIC_KEY_MAX), unique=True, default=public_key)
     title: Mapped[str] = mapped_column(sa.String(TITLE_MAX))
     host_city_id: Mapped[int] = mapped_column(sa.ForeignKey("cities.id"), index=True)
     visiting_city_id: Mapped[int] = mapped_column(sa.ForeignKey("cities.id"), index=True)
@@ -99,7 +102,8 @@ class Visit(db.Model):
                            order_by=lambda: (VisitMember.side.desc(), VisitMember.id))
     sessions = relationship("AgendaSession", back_populates="visit",
                             cascade="all, delete-orphan",
-                            order_by=lambda: (AgendaSession.position, AgendaSession.id))
+                            order_by=lambda: (AgendaSession.starts_at, AgendaSession.position,
+                                              AgendaSession.id))
 
     @property
     def cities(self) -> tuple:

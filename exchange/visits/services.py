@@ -16,6 +16,7 @@ from ..auth.models import User
 from ..auth.permissions import (can_create_visit, can_edit_visit, can_join_delegation,
                                 can_plan_visits, delegation_candidate_condition)
 from ..cities.models import City, Topic
+from ..errors import DomainError, DomainPermissionError
 from ..extensions import db
 from ..formatting import current_locale
 from ..util import is_single_line, utcnow
@@ -28,25 +29,18 @@ from .timeutil import MAX_YEAR, MIN_YEAR, format_day, format_span, now_local, to
 TEXT_MAX = 20_000
 
 
-class VisitError(ValueError):
-    """Invalid visit input; `errors` maps field names to German messages."""
+class VisitError(DomainError, ValueError):
+    """Invalid visit input (422); `errors` maps field names to German messages."""
 
-    def __init__(self, message: str | None = None, errors: dict | None = None):
-        self.errors = dict(errors or {})
-        if message is None:
-            message = " ".join(str(text) for text in self.errors.values())
-        super().__init__(message)
-        self.message = message
+    status = 422
 
 
-class VisitPermissionDenied(PermissionError):
-    """The actor may not plan this visit."""
+class VisitPermissionDenied(DomainPermissionError):
+    """The actor may not plan this visit (403)."""
 
     def __init__(self, message: str | None = None):
-        message = message or _("Nur Besuchsplaner und Stadt-Admins der beiden Städte dürfen "
-                               "diesen Besuch bearbeiten.")
-        super().__init__(message)
-        self.message = message
+        super().__init__(message or _("Nur Besuchsplaner und Stadt-Admins der beiden Städte "
+                                      "dürfen diesen Besuch bearbeiten."))
 
 
 # --- validation --------------------------------------------------------------------------
@@ -560,10 +554,14 @@ def _experiences(items, errors: dict) -> list:
     return found
 
 
+def _programme_order(session: AgendaSession) -> tuple:
+    """The programme is in time order; sessions at the same time keep the planner's order."""
+    return (session.starts_at, session.position, session.id or 0)
+
+
 def _renumber(visit: Visit) -> None:
-    """Positions 1..n in the current order; the loaded collection is kept in that order."""
-    for number, session in enumerate(sorted(visit.sessions,
-                                            key=lambda s: (s.position, s.id or 0)), start=1):
+    """Positions 1..n in time order; the loaded collection is kept in that order."""
+    for number, session in enumerate(sorted(visit.sessions, key=_programme_order), start=1):
         session.position = number
     visit.sessions.sort(key=lambda s: s.position)
 
@@ -584,6 +582,7 @@ def add_session(actor, visit: Visit, *, title, starts_at, ends_at, room="", desc
     session = AgendaSession(position=position, **clean)
     _link_experiences(session, linked)
     visit.sessions.append(session)
+    _renumber(visit)
     visit.updated_at = utcnow()
     db.session.flush()
     return session
@@ -613,6 +612,7 @@ def update_session(actor, session: AgendaSession, **fields) -> AgendaSession:
             session.edit(key, clean.pop(key))
     for key, value in clean.items():
         setattr(session, key, value)
+    _renumber(visit)  # a session given another time moves to its place in the programme
     visit.updated_at = utcnow()
     db.session.flush()
     return session
@@ -629,19 +629,28 @@ def remove_session(actor, session: AgendaSession) -> None:
 
 
 def move_session(actor, session: AgendaSession, offset: int) -> None:
-    """Move a session up (-1) or down (+1) in the planner's order."""
+    """Move a session up (-1) or down (+1) in the programme: it swaps places with its
+    neighbour, times included. The earlier of the two slots starts when the first of them
+    started, each keeps its length and the gap between them stays, so the pair still ends
+    when it ended and no other session moves; the programme stays in time order."""
     visit = session.visit
     require_edit(actor, visit)
     if offset not in (-1, 1):
         raise VisitError(_("Eine Sitzung kann nur um eine Stelle verschoben werden."))
     _renumber(visit)
-    ordered = sorted(visit.sessions, key=lambda s: s.position)
+    ordered = list(visit.sessions)
     index = ordered.index(session)
     other = index + offset
     if 0 <= other < len(ordered):
-        ordered[index].position, ordered[other].position = (ordered[other].position,
-                                                            ordered[index].position)
-        visit.sessions.sort(key=lambda s: s.position)
+        earlier, later = sorted((ordered[index], ordered[other]), key=_programme_order)
+        gap = max(later.starts_at - earlier.ends_at, timedelta(0))
+        start, first_length = earlier.starts_at, later.ends_at - later.starts_at
+        second_length = earlier.ends_at - earlier.starts_at
+        later.starts_at, later.ends_at = start, start + first_length
+        earlier.starts_at = later.ends_at + gap
+        earlier.ends_at = earlier.starts_at + second_length
+        earlier.position, later.position = later.position, earlier.position
+        _renumber(visit)
         visit.updated_at = utcnow()
     db.session.flush()
 

@@ -177,8 +177,9 @@ def test_reorder_edit_remove_and_overlaps(planer_stuttgart, stuttgart, muenchen)
     assert [s.title for s in visit.sessions] == ["Erste", "Dritte", "Zweite"]
     services.move_session(planer_stuttgart, first, -1)   # already first: stays
     assert [s.position for s in sorted(visit.sessions, key=lambda s: s.position)] == [1, 2, 3]
-    services.update_session(planer_stuttgart, third, starts_at=day.replace(hour=11, minute=30),
-                            ends_at=day.replace(hour=12, minute=30), room="Raum 4.12")
+    # "Zweite" now runs 13:00-14:00 (see test_moving_a_session_reflows_the_times).
+    services.update_session(planer_stuttgart, third, starts_at=day.replace(hour=12, minute=30),
+                            ends_at=day.replace(hour=13, minute=30), room="Raum 4.12")
     found = services.overlaps(visit)
     assert [s.id for s in found[third.id]] == [second.id]
     assert [s.id for s in found[second.id]] == [third.id]
@@ -188,6 +189,62 @@ def test_reorder_edit_remove_and_overlaps(planer_stuttgart, stuttgart, muenchen)
     assert [s.title for s in visit.sessions] == ["Erste", "Dritte"]
     assert [s.position for s in visit.sessions] == [1, 2]
     assert services.overlaps(visit) == {}
+
+
+def test_moving_a_session_reflows_the_times(planer_stuttgart, stuttgart, muenchen):
+    """Moving a session swaps it with its neighbour in the programme, times included: each
+    keeps its length, the gap between them stays, nothing else moves (issue 12: the
+    programme read 09:30, 10:00, 13:00, 11:00 after a move)."""
+    visit = _create(planer_stuttgart, muenchen, stuttgart)
+    day = datetime(2027, 4, 20)
+
+    def add(title, start, end):
+        return services.add_session(planer_stuttgart, visit, title=title,
+                                    starts_at=day.replace(hour=start[0], minute=start[1]),
+                                    ends_at=day.replace(hour=end[0], minute=end[1]))
+
+    add("Begrüßung", (9, 30), (10, 0))
+    add("eAkte", (10, 0), (11, 0))
+    lunch = add("Mittagspause", (12, 0), (13, 0))
+    add("Mobilität", (13, 0), (15, 0))
+    db.session.commit()
+    services.move_session(planer_stuttgart, lunch, -1)
+    db.session.commit()
+
+    def programme():
+        db.session.expire_all()
+        return [(s.title, f"{s.starts_at:%H:%M}-{s.ends_at:%H:%M}")
+                for s in db.session.get(Visit, visit.id).sessions]
+
+    assert programme() == [("Begrüßung", "09:30-10:00"), ("Mittagspause", "10:00-11:00"),
+                           ("eAkte", "12:00-13:00"), ("Mobilität", "13:00-15:00")]
+    services.move_session(planer_stuttgart, db.session.get(Visit, visit.id).sessions[3], -1)
+    db.session.commit()
+    assert programme() == [("Begrüßung", "09:30-10:00"), ("Mittagspause", "10:00-11:00"),
+                           ("Mobilität", "12:00-14:00"), ("eAkte", "14:00-15:00")]
+    starts = [s.starts_at for s in db.session.get(Visit, visit.id).sessions]
+    assert starts == sorted(starts)
+
+
+def test_the_programme_is_always_in_time_order(planer_stuttgart, stuttgart, muenchen):
+    """A session whose time is changed moves to its place in the programme."""
+    visit = _create(planer_stuttgart, muenchen, stuttgart)
+    day = datetime(2027, 4, 20)
+    early = services.add_session(planer_stuttgart, visit, title="Früh",
+                                 starts_at=day.replace(hour=10), ends_at=day.replace(hour=11))
+    services.add_session(planer_stuttgart, visit, title="Spät",
+                         starts_at=day.replace(hour=14), ends_at=day.replace(hour=15))
+    services.add_session(planer_stuttgart, visit, title="Mittag",
+                         starts_at=day.replace(hour=12), ends_at=day.replace(hour=13))
+    db.session.commit()
+    assert [s.title for s in visit.sessions] == ["Früh", "Mittag", "Spät"]
+    services.update_session(planer_stuttgart, early, starts_at=day.replace(hour=16),
+                            ends_at=day.replace(hour=17))
+    db.session.commit()
+    db.session.expire_all()
+    reloaded = db.session.get(Visit, visit.id).sessions
+    assert [s.title for s in reloaded] == ["Mittag", "Spät", "Früh"]
+    assert [s.position for s in reloaded] == [1, 2, 3]
 
 
 def test_add_and_remove_members(planer_stuttgart, stuttgart, muenchen, anna, max_muenchen):
