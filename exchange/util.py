@@ -1,6 +1,7 @@
 """Small helpers shared by all domains: time, slugs, pagination arguments, safe redirects."""
 import re
 import unicodedata
+import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +32,16 @@ def is_single_line(text: str) -> bool:
 def utcnow() -> datetime:
     """Current time as a naive UTC datetime (stored the same on SQLite and PostgreSQL)."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+#: Longest public key (a UUID has 36 characters; hand-written import lines may use a slug).
+PUBLIC_KEY_MAX = 64
+
+
+def public_key() -> str:
+    """A new public key for a row that has no natural one (a project, a visit): a random
+    UUID, the same in every database the row is exported to (docs/import-export.md)."""
+    return str(uuid.uuid4())
 
 
 def slugify(text: str, max_length: int = 80) -> str:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..generated import GeneratedTexts
-from ..util import utcnow
+from ..util import PUBLIC_KEY_MAX, public_key, utcnow
 from .states import STATES
 
 #: A participant either started the project or was invited to it.
@@ -39,6 +39,9 @@ class Project(db.Model):
     __table_args__ = (sa.CheckConstraint(_in("state", STATES), name="state_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The project's name in exports: a random UUID given at creation, never changed, so
+    #: a backup imported elsewhere finds the same project again (ids differ per database).
+    key: Mapped[str] = mapped_column(sa.String(PUBLIC_KEY_MAX), unique=True, default=public_key)
     title: Mapped[str] = mapped_column(sa.String(200))
     #: Markdown, rendered sanitised.
     description: Mapped[str] = mapped_column(sa.Text, default="")
