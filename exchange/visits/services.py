@@ -732,11 +732,19 @@ def report_body(visit: Visit) -> str:
     return "\n".join(lines)
 
 
+def report_possible(visit: Visit) -> bool:
+    """A visit report can be written once the visit has begun, unless it was called off."""
+    return visit.status != "cancelled" and visit.starts_at <= now_local()
+
+
 def create_report_draft(actor, visit: Visit):
     """Create the `visit_report` experience draft for this visit and link it."""
     require_edit(actor, visit)
     if visit.report_experience is not None and visit.report_experience.deleted_at is None:
         raise VisitError(_("Für diesen Besuch gibt es bereits einen Besuchsbericht."))
+    if not report_possible(visit):
+        raise VisitError(_("Einen Besuchsbericht gibt es erst, wenn der Besuch begonnen hat "
+                           "(und nicht für einen abgesagten Besuch)."))
     from ..wiki.services import create_experience
 
     city = visit.visiting_city

@@ -209,7 +209,8 @@ def show(visit_id: int):
         "visits/show.html", visit=visit, can_edit=can_edit, overlaps=services.overlaps(visit),
         action_form=ActionForm(), propose_form=ProposeForm(), member_form=member_form,
         side_labels=SIDE_LABELS, agreed_topics=services.agreed_topics(visit),
-        can_propose_projects=_can_propose_projects(visit), report=_readable_report(visit))
+        can_propose_projects=_can_propose_projects(visit), report=_readable_report(visit),
+        report_possible=services.report_possible(visit))
 
 
 def _readable_report(visit: Visit):

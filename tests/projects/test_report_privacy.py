@@ -57,8 +57,8 @@ def test_visit_page_and_api_hide_other_citys_draft_report(client, login, api, ma
 
     planner = make_user("planer@stuttgart.example", city=stuttgart, role="visit_planner")
     visit = create_visit(planner, title="Gegenbesuch", host_city=muenchen,
-                         visiting_city=stuttgart, starts_at=datetime(2027, 4, 20, 9),
-                         ends_at=datetime(2027, 4, 20, 17))
+                         visiting_city=stuttgart, starts_at=datetime(2026, 4, 20, 9),
+                         ends_at=datetime(2026, 4, 20, 17))
     report = create_report_draft(planner, visit)
     db.session.commit()
     login(cdo_muenchen)

@@ -12,18 +12,54 @@ from exchange.visits.dossier import build_dossier, render_pdf
 from exchange.visits.services import VisitError, VisitPermissionDenied
 
 
+def _held(visit, year=2026):
+    """Move `visit` and its agenda into `year` (before today): a report needs a visit
+    that has begun."""
+    shift = visit.starts_at.replace(year=year) - visit.starts_at
+    visit.starts_at, visit.ends_at = visit.starts_at + shift, visit.ends_at + shift
+    for session in visit.sessions:
+        session.starts_at, session.ends_at = session.starts_at + shift, session.ends_at + shift
+    db.session.flush()
+    return visit
+
+
+def test_no_report_for_a_visit_that_has_not_begun(demo, april_visit, client, auth):
+    """Issue 12: a visit report could be created for a visit still planned in the future."""
+    planer = demo.user("planer@stuttgart.example")
+    with pytest.raises(VisitError) as caught:
+        services.create_report_draft(planer, april_visit)
+    assert "erst, wenn der Besuch begonnen hat" in caught.value.message
+    assert april_visit.report_experience_id is None
+    auth.login("planer@stuttgart.example", "exchange-demo")
+    page = client.get(f"/besuche/{april_visit.id}").get_data(as_text=True)
+    assert "Besuchsbericht als Entwurf anlegen" not in page
+    response = client.post(f"/besuche/{april_visit.id}/bericht")
+    assert response.status_code in (302, 400)
+    db.session.expire_all()
+    assert db.session.get(type(april_visit), april_visit.id).report_experience_id is None
+    _held(april_visit)
+    db.session.commit()
+    assert "Besuchsbericht als Entwurf anlegen" in client.get(
+        f"/besuche/{april_visit.id}").get_data(as_text=True)
+    april_visit.status = "cancelled"
+    db.session.commit()
+    with pytest.raises(VisitError):
+        services.create_report_draft(planer, april_visit)
+
+
 def test_outcomes_and_report_draft(demo, april_visit):
     planer = demo.user("planer@stuttgart.example")
     propose_agenda(planer, april_visit)
     services.record_outcomes(planer, april_visit,
                              "- Hospitation im Innovation-Center im Juni\n"
                              "- eAkte: gemeinsamer Piloten-Austausch")
+    _held(april_visit)
     report = services.create_report_draft(planer, april_visit)
     db.session.commit()
     assert april_visit.report_experience_id == report.id
     assert report.kind == "visit_report" and report.status == "draft"
     assert report.city.slug == "stuttgart"
-    assert report.title.startswith("Besuchsbericht: Stuttgart zu Gast in München (April 2027)")
+    assert report.title.startswith("Besuchsbericht: Stuttgart zu Gast in München (April 2026)")
     body = report.body
     for expected in ("## Teilnehmende", "Dr. Thomas Berger (Chief Digital Officer", "Jürgen Weiß",
                      "## Agenda", "Innovation-Center: Erfahrungen aus München",
@@ -35,6 +71,7 @@ def test_outcomes_and_report_draft(demo, april_visit):
 
 
 def test_report_needs_planning_rights(demo, april_visit):
+    _held(april_visit)
     with pytest.raises(VisitPermissionDenied):
         services.create_report_draft(demo.user("anna@stuttgart.example"), april_visit)
     assert april_visit.report_experience_id is None

@@ -161,6 +161,13 @@ def test_planner_journey(client, auth, demo):
         "outcomes": "- Gemeinsames Projekt zur **eAkte** vereinbart\n"
                     "- Hospitation im Innovation-Center"})
     assert response.status_code == 302
+    # The visit is held (a report needs a visit that has begun): a year earlier.
+    held = db.session.get(Visit, visit.id)
+    shift = held.starts_at.replace(year=held.starts_at.year - 1) - held.starts_at
+    held.starts_at, held.ends_at = held.starts_at + shift, held.ends_at + shift
+    for session in held.sessions:
+        session.starts_at, session.ends_at = session.starts_at + shift, session.ends_at + shift
+    db.session.commit()
     response = client.post(f"{base}/bericht", data={})
     assert response.status_code == 302
     db.session.expire_all()
