@@ -30,6 +30,7 @@ from ..core.hooks import fill, slot
 from ..extensions import db
 from ..markup import shorten
 from ..util import page_argument, parse_id
+from . import changes as recent
 from . import services
 from .diff import diff_revisions
 from .forms import KIND_LABELS, STATUS_LABELS, ActionForm, ExperienceForm
@@ -384,13 +385,17 @@ def delete(slug: str):
 @bp.route("/aenderungen")
 @login_required
 def changes():
-    """Recent changes across all cities: every revision the user may read, newest first."""
+    """Recent changes across all cities, one row per page the user may read: its latest
+    change and how many there were in the chosen window (?tage=, default 30 days)."""
     page = page_argument()
-    pagination = db.paginate(
-        services.recent_revisions_query(current_user).options(*_revision_loads()), page=page,
-        per_page=PER_PAGE, error_out=False)
-    return render_template("wiki/changes.html", revisions=pagination.items,
-                           total=pagination.total, page=page, pages=_pages(pagination.total))
+    days = request.args.get("tage", type=int)
+    if days not in recent.DAY_CHOICES:
+        days = recent.DEFAULT_DAYS
+    total, pages_changed = recent.recent_changes(
+        current_user, recent.window_start(days), limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("wiki/changes.html", changes=pages_changed, total=total,
+                           page=page, pages=_pages(total), days=days,
+                           day_choices=recent.DAY_CHOICES)
 
 
 @slot("dashboard", "recent_changes", "wiki/_slot_dashboard.html", order=10)
@@ -398,13 +403,12 @@ def dashboard_section(user):
     """The latest changes anywhere and the drafts of the user's city."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    recent = db.session.scalars(
-        services.recent_revisions_query(user).options(*_revision_loads())
-        .limit(DASHBOARD_ITEMS)).all()
+    _total, latest = recent.recent_changes(user, recent.window_start(recent.DEFAULT_DAYS),
+                                           limit=DASHBOARD_ITEMS)
     drafts = []
     if user.city_id is not None:
         drafts = db.session.scalars(
             services.experiences_query(user, city=user.city, status="draft")
             .limit(DASHBOARD_ITEMS)).all()
-    return {"recent": recent, "drafts": drafts,
+    return {"recent": latest, "drafts": drafts,
             "can_write": can_write_for_city(user, user.city) if user.city else user.is_admin}

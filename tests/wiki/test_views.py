@@ -195,8 +195,44 @@ def test_recent_changes_newest_first(client, login, anna, max_muenchen, make_exp
     db.session.commit()
     login(max_muenchen)
     page = client.get("/aenderungen").text
-    assert page.index("Nachtrag") < page.index("Zweite Erfahrung") < page.rindex(
-        "Erste Erfahrung")
+    # Each page once: the edited one first (with its latest summary), then the other.
+    assert page.index("Erste Erfahrung") < page.index("Nachtrag") < page.index(
+        "Zweite Erfahrung")
+
+
+def test_recent_changes_group_the_revisions_of_a_page(client, login, anna, max_muenchen,
+                                                      make_experience, make_user, stuttgart):
+    """Issue 12: a page edited five times was listed five times; now once, with the count,
+    a link comparing the window's first and last version, and who wrote them."""
+    from datetime import timedelta
+
+    from exchange.util import utcnow
+
+    eva = make_user("eva@stuttgart.example", city=stuttgart, display_name="Eva Roth")
+    experience = make_experience(anna, title="Oft bearbeitet")
+    for number in range(2, 6):
+        author = anna if number % 2 else eva
+        services.update_experience(author, experience, experience.current_revision_id,
+                                   body=f"Fassung {number}", summary=f"Runde {number}")
+    make_experience(max_muenchen, title="Einmal angelegt")
+    db.session.commit()
+    login(anna)
+    page = client.get("/aenderungen").text
+    assert page.count("Oft bearbeitet") == 1 and page.count("Einmal angelegt") == 1
+    assert "5 Änderungen" in page and "Runde 5" in page and "Runde 4" not in page
+    assert "Anna Schmid, Eva Roth" in page  # most recent author first
+    assert "2 Erfahrungen geändert" in page
+    # Older revisions fall out of the window: only the last two are within a week.
+    revisions = sorted(experience.revisions, key=lambda r: r.number)
+    for revision in revisions[:3]:
+        revision.created_at = utcnow() - timedelta(days=10)
+    db.session.commit()
+    week = client.get("/aenderungen?tage=7").text
+    assert "2 Änderungen" in week
+    assert "von=3&amp;bis=5" in week
+    month = client.get("/aenderungen?tage=30").text
+    assert "5 Änderungen" in month
+    assert client.get("/aenderungen?tage=abc").status_code == 200
 
 
 @pytest.mark.parametrize("fields, message", [
