@@ -103,7 +103,10 @@ def _prefill_from_directory(form: CityCreateForm) -> list[dict]:
         form.ags.data = entry["ags"]
         form.name.data = form.name.data or entry["short_name"]
         form.state.data = entry["state"]
-        form.population.data = form.population.data or entry["population"]
+        if not form.population.data and entry["population"]:
+            form.population.data = entry["population"]
+            # A number field shows what was sent (raw_data, here ""), not .data.
+            form.population.raw_data = [str(entry["population"])]
         flash(_("Angaben aus dem Gemeindeverzeichnis übernommen: %(name)s (%(state)s).",
                 name=entry["name"], state=entry["state"]), "info")
         return []

@@ -265,6 +265,16 @@ def test_lookup_prefills_from_directory_without_creating(client, auth, admin):
     assert '<option selected value="Baden-Württemberg">' in page
     assert "Angaben aus dem Gemeindeverzeichnis übernommen" in page
     assert _count(City) == 0
+    # The browser sends the empty fields too; the directory's population fills them
+    # (issue 12: name and state were filled, the population stayed empty).
+    page = client.post("/staedte/neu", data={"ags": "08212000", "lookup": "1", "name": "",
+                                             "population": "", "slug": ""}
+                       ).get_data(as_text=True)
+    assert 'value="Karlsruhe"' in page and 'value="297488"' in page
+    # What the person typed stays.
+    page = client.post("/staedte/neu", data={"ags": "08212000", "lookup": "1",
+                                             "population": "300000"}).get_data(as_text=True)
+    assert 'value="300000"' in page
 
     page = client.post("/staedte/neu", data={"name": "Karlsr", "lookup": "1"}
                        ).get_data(as_text=True)
