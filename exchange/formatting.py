@@ -220,6 +220,9 @@ def register(app) -> None:
         "german": user_text,
         "shown_title": lambda item: shown_text(item, "title"),
     }
+    from .cities.choices import sorted_topics
+
+    filters["sorted_topics"] = lambda topics: sorted_topics(topics, current_locale())
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals.update(format_span=format_span, format_date_range=format_date_range,
                                  topic_description=topic_description,

@@ -21,6 +21,12 @@ def _name_key(name: str) -> tuple[str, str]:
     return name.casefold().translate(_GERMAN_FOLD), name
 
 
+def sorted_topics(topics: Iterable, locale: str = DEFAULT_LOCALE) -> list:
+    """Topics sorted by their name in `locale` like a German dictionary (DIN 5007-1: case
+    and umlauts folded, "eAkte" before "IT-Sicherheit"), not by character code."""
+    return sorted(topics, key=lambda topic: _name_key(topic.name(locale)))
+
+
 def topic_choices(*, selected: Iterable = (), max_depth: int | None = None,
                   leave_out: Callable | None = None, blank=None, value: str = "slug",
                   grouped: bool = False) -> list[SelectChoice]:

@@ -10,6 +10,7 @@ from ..auth import permissions
 from ..core.hooks import fill
 from ..extensions import db
 from ..util import page_argument
+from .choices import sorted_topics
 from .forms import STANCE_LABELS, CityCreateForm, CityProfileForm, ConfirmForm, InterestForm
 from .models import STANCES, City, Interest, Topic
 from .services import (STATES, CityError, PermissionDenied, cities_query, city_interests_query,
@@ -262,7 +263,7 @@ def _topic_tree(locale: str) -> tuple[int, Markup]:
     version = (versions[TAXONOMY], versions[MATCHING])
 
     def build():
-        all_topics = db.session.scalars(sa.select(Topic).order_by(Topic.name_de)).all()
+        all_topics = sorted_topics(db.session.scalars(sa.select(Topic)).all(), locale)
         children: dict[int | None, list[Topic]] = {}
         for topic in all_topics:
             children.setdefault(topic.parent_id, []).append(topic)

@@ -67,6 +67,24 @@ def test_the_rendered_tree_follows_changes_of_counts_names_and_slugs(
     assert 'href="/themen/e-akte">' in client.get("/themen").get_data(as_text=True)
 
 
+def test_topic_tree_and_subtopics_sort_like_a_german_dictionary(client, auth, anna, tree,
+                                                                make_topic):
+    """Issue 12: /themen sorted by character code (IT-Sicherheit before Innovation-Center,
+    eAkte after the OZG subtree); case and umlauts are folded now (DIN 5007-1)."""
+    root = tree["root"]
+    make_topic("it-sicherheit", "IT-Sicherheit", parent=root)
+    make_topic("innovation-center", "Innovation-Center", parent=root)
+    make_topic("oeffentlichkeit", "Öffentlichkeitsarbeit", parent=root)
+    db.session.commit()
+    auth.login()
+    expected = ["/themen/eakte", "/themen/innovation-center", "/themen/it-sicherheit",
+                "/themen/oeffentlichkeit", "/themen/ozg-umsetzung"]
+    for url in ("/themen", "/themen/verwaltungsdigitalisierung"):
+        page = client.get(url).get_data(as_text=True)
+        positions = [page.index(f'href="{href}"') for href in expected]
+        assert positions == sorted(positions), url
+
+
 def test_topic_tree_in_english_uses_english_names(client, auth, anna, tree):
     auth.login()
     client.get("/lang/en")
