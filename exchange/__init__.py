@@ -129,6 +129,10 @@ def configure_templates(app: Flask) -> None:
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["has_endpoint"] = has_endpoint
+    from .auth.permissions import can_review_registrations
+
+    # The header links the approval queue for those who have one (issue 12).
+    app.jinja_env.globals["can_review_registrations"] = can_review_registrations
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.add_extension("jinja2.ext.do")
 

@@ -65,6 +65,13 @@ def can_change_role(actor: User | None, user: User) -> bool:
     return can_approve_user(actor, user) and actor.id != user.id
 
 
+def can_grant_admin(actor: User | None, user: User) -> bool:
+    """Platform admins make other approved, active members platform admins or take the
+    right back; never their own (so the platform always keeps one admin)."""
+    return (is_member(actor) and actor.is_admin and actor.id != user.id
+            and user.is_approved and user.deactivated_at is None)
+
+
 # --- visits -----------------------------------------------------------------
 
 #: Roles that may plan visits for their own city.

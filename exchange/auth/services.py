@@ -127,6 +127,16 @@ def reactivate_user(user: User) -> None:
     user.deactivated_at = None
 
 
+def set_platform_admin(user: User, value: bool) -> None:
+    """Grant or withdraw the platform admin right (the audit log records the change).
+    Withdrawing it ends the user's sessions, so no page keeps the old rights open."""
+    if bool(user.is_admin) == value:
+        return
+    user.is_admin = value
+    if not value:
+        close_logins(user)
+
+
 def dummy_password_hash() -> str:
     """A hash of a random password with the configured method, made once per process
     and method: checked instead of a missing one, so an unknown address or an account

@@ -380,6 +380,7 @@ def approvals():
         members=_users_for(current_user, True), confirm=ConfirmForm(), role_labels=ROLE_LABELS,
         role_form=RoleForm(formdata=None), can_change_role=permissions.can_change_role,
         can_deactivate=permissions.can_deactivate_user,
+        can_grant_admin=permissions.can_grant_admin,
     )
 
 
@@ -472,6 +473,32 @@ def reactivate(user_id: int):
 
     return _change_activation(user_id, reactivate_user, False,
                               _("%(name)s ist wieder aktiv."))
+
+
+@bp.route(f"/freigaben/<int(max={MAX_ID}):user_id>/plattform-admin", methods=["GET", "POST"])
+@login_required
+def platform_admin(user_id: int):
+    """Platform admins grant or withdraw the platform admin right (GET: the confirmation
+    page, POST with its token: the change)."""
+    from .services import set_platform_admin
+
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not permissions.can_grant_admin(current_user, user):
+        abort(403)
+    form = ConfirmForm()
+    granting = not user.is_admin
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        set_platform_admin(user, granting)
+        db.session.commit()
+        message = (_("%(name)s ist jetzt Plattform-Admin.", name=user.display_name) if granting
+                   else _("%(name)s ist nicht mehr Plattform-Admin.", name=user.display_name))
+        flash(message, "success")
+        return redirect(url_for("auth.approvals"))
+    return render_template("auth/confirm_admin.html", user=user, form=form, granting=granting)
 
 
 def _change_activation(user_id: int, change, deactivating: bool, done: str):
