@@ -20,14 +20,18 @@ Lists load what their templates show (city, topics, current revision, author) wi
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 
 from ..auth.permissions import can_edit_experience, can_read_experience, can_write_for_city
 from ..core.hooks import fill, slot
 from ..extensions import db
+from ..formatting import user_text
 from ..markup import shorten
 from ..util import page_argument, parse_id
 from . import changes as recent
@@ -100,6 +104,28 @@ def wiki_excerpt(experience: Experience, length: int = 240) -> str:
     """Plain-text teaser of an experience, from its stored excerpt (no Markdown is
     rendered per row; escaped by Jinja like any string)."""
     return shorten(experience.excerpt or "", length)
+
+
+@bp.app_template_global("revision_summary")
+def revision_summary(revision: Revision, restored_numbers: dict) -> Markup:
+    """A revision's summary for the history. A restore without a summary of its own says
+    "Version 2 wiederhergestellt" once, in the reader's language (the stored text is the
+    restorer's); a typed summary is shown as written, with the version it came from."""
+    summary = revision.summary or ""
+    if revision.restored_from_id is None:
+        return user_text(summary)
+    number = restored_numbers.get(revision.restored_from_id)
+    if number is None:
+        return user_text(summary) + Markup(" ") + Markup('<span class="meta">(%s)</span>') % _(
+            "wiederhergestellt")
+    automatic = set()
+    for locale in current_app.config["LANGUAGES"]:
+        with force_locale(locale):
+            automatic.add(_("Version %(number)s wiederhergestellt", number=number))
+    if not summary or summary in automatic:
+        return escape(_("Version %(number)s wiederhergestellt", number=number))
+    return user_text(summary) + Markup(" ") + Markup('<span class="meta">(%s)</span>') % _(
+        "aus Version %(number)s wiederhergestellt", number=number)
 
 
 @bp.route("/erfahrungen")
@@ -281,8 +307,14 @@ def history(slug: str):
     pagination = db.paginate(
         services.revisions_query(experience).options(selectinload(Revision.author)),
         page=page_argument(), per_page=HISTORY_PER_PAGE, error_out=False)
+    sources = {revision.restored_from_id for revision in pagination.items
+               if revision.restored_from_id is not None}
+    restored_numbers = dict(db.session.execute(
+        sa.select(Revision.id, Revision.number).where(Revision.id.in_(sources))).all()
+    ) if sources else {}
     return render_template("wiki/history.html", experience=experience,
                            revisions=pagination.items, pagination=pagination,
+                           restored_numbers=restored_numbers,
                            can_edit=can_edit_experience(current_user, experience),
                            action_form=ActionForm())
 

@@ -398,3 +398,26 @@ def test_times_are_shown_in_german_local_time(client, login, anna, make_experien
     assert "26.11.2026, 00:30" in client.get("/aenderungen").text
     page = client.get(f"/erfahrungen/{experience.slug}").text
     assert "26.11.2026, 00:30" in page and "25.11.2026" not in page
+
+
+def test_history_names_a_restore_once(client, login, anna, make_experience):
+    """Issue 12: a restored revision read "Version 1 wiederhergestellt (wiederhergestellt)"."""
+    experience = make_experience(anna, title="Wiederherstellen", body="Erste Fassung")
+    services.update_experience(anna, experience, experience.current_revision_id,
+                               body="Zweite Fassung", summary="Überarbeitet")
+    first, second = sorted(experience.revisions, key=lambda r: r.number)
+    services.restore_revision(anna, experience, first)
+    services.update_experience(anna, experience, experience.current_revision_id,
+                               body="Vierte Fassung", summary="Weiter")
+    services.restore_revision(anna, experience, second,
+                              summary="Zurück zur überarbeiteten Fassung")
+    db.session.commit()
+    login(anna)
+    page = client.get(f"/erfahrungen/{experience.slug}/versionen").text
+    assert page.count("Version 1 wiederhergestellt") == 1
+    assert "(wiederhergestellt)" not in page
+    assert "Zurück zur überarbeiteten Fassung" in page
+    assert "(aus Version 2 wiederhergestellt)" in page
+    client.get("/lang/en")
+    english = client.get(f"/erfahrungen/{experience.slug}/versionen").text
+    assert "Version 1 restored" in english and "(restored from version 2)" in english
