@@ -204,6 +204,38 @@ def topic_ids(stored) -> set[int]:
     return found
 
 
+def map_topic_references(generated, change: Callable[[dict], dict]):
+    """A copy of a `generated` mapping ({field: stored field}) with every topic reference
+    ({"id", "slug", "name_de"}) replaced by `change(reference)`; the rest is kept as it is.
+
+    The export uses it to drop the database ids (a topic is named by its slug there), the
+    import to put the ids of the importing database back."""
+    def field(value):
+        if isinstance(value, list):  # paragraphs or sentences
+            return [field(item) for item in value]
+        if isinstance(value, dict) and "msgid" in value and isinstance(value.get("params"), dict):
+            return {**value, "params": {name: param(item)
+                                        for name, item in value["params"].items()}}
+        return value
+
+    def param(value):
+        if isinstance(value, dict):
+            if "msgid" in value:
+                return field(value)
+            if isinstance(value.get("topic"), dict):
+                return {**value, "topic": change(value["topic"])}
+            if isinstance(value.get("list"), list):
+                return {**value, "list": [param(item) for item in value["list"]]}
+            return value
+        if isinstance(value, list):
+            return [param(item) for item in value]
+        return value
+
+    if not isinstance(generated, dict):
+        return generated
+    return {name: field(stored) for name, stored in generated.items()}
+
+
 def load_topics(ids: Iterable[int]) -> dict[int, object]:
     """Topic rows by id, in one statement (none for no ids)."""
     from .cities.models import Topic

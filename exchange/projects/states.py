@@ -63,6 +63,19 @@ def can_transition(current: str, target: str, automatic: bool = False) -> bool:
     return how == ("automatic" if automatic else "manual")
 
 
+def reachable(current: str, target: str) -> bool:
+    """True when `target` is `current` or follows from it by allowed transitions (of
+    either kind): a later copy of the same project can be in that state."""
+    seen, pending = {current}, [current]
+    while pending:
+        state = pending.pop()
+        for source, following in TRANSITIONS:
+            if source == state and following not in seen:
+                seen.add(following)
+                pending.append(following)
+    return target in seen
+
+
 def manual_targets(current: str) -> list[str]:
     """The states a person may move a project in `current` to, in display order."""
     return [target for target in MANUAL_TARGETS if can_transition(current, target)]

@@ -13,10 +13,15 @@ from sqlalchemy.orm import selectinload
 from ..auth.models import User
 from ..cities.models import City, Interest, Topic, TopicAlias
 from ..extensions import db
+from ..generated import map_topic_references
+from ..projects.models import (Notification, Project, ProjectComment, ProjectEvent,
+                               ProjectParticipant)
 from ..search.models import IndexTask
 from ..util import utcnow
+from ..visits.models import AgendaSession, AgendaSessionExperience, Visit, VisitMember
 from ..wiki.models import Experience, Revision, excerpt_of, experience_topics
 from ..wiki.services import auto_slug
+from .export import PROJECT_PLACEHOLDER, Names, visit_records
 from .schema import TYPES, Known, TransferError, parse_time, read_lines, validate
 
 #: Hand-written experiences are meant to be read: they are published unless told otherwise.
@@ -33,7 +38,9 @@ class _Counter:
 
     def summary(self) -> str:
         names = {"city": _("Städte"), "user": _("Benutzer"), "topic": _("Themen"),
-                 "interest": _("Interessen"), "experience": _("Erfahrungen")}
+                 "interest": _("Interessen"), "experience": _("Erfahrungen"),
+                 "project": _("Projekte"), "visit": _("Besuche"),
+                 "notification": _("Benachrichtigungen")}
         created = ", ".join(f"{self.created[kind]} {names[kind]}" for kind in TYPES)
         updated = sum(self.updated.values())
         return _("Import: %(created)s neu; %(updated)s geändert; %(revisions)s neue Versionen.",
@@ -77,6 +84,7 @@ class _Importer:
     def __init__(self):
         self.count = _Counter()
         self._cities = self._users = self._topics = self._interests = None
+        self._notifications = self._names = None
         #: slug -> id of every stored experience; grows with each batch written.
         self.experience_ids = dict(db.session.execute(
             sa.select(Experience.slug, Experience.id)).all())
@@ -137,6 +145,9 @@ class _Importer:
                 self.write_experiences()
             return
         self.lines = (number, number)
+        if record["type"] in ("project", "visit", "notification"):
+            self.write_experiences()  # they name experiences (reports, agenda links)
+            self.lines = (number, number)
         getattr(self, record["type"])(record)
         db.session.flush()
 
@@ -218,6 +229,249 @@ class _Importer:
             self.count.created["interest"] += 1
         elif _assign(interest, values):
             self.count.updated["interest"] += 1
+
+
+    # Projects, visits and notifications: few rows, through the ORM like cities.
+
+    def user_or_none(self, email):
+        return self.users[email.strip().lower()] if email else None
+
+    def city_or_none(self, slug):
+        return self.cities[slug] if slug else None
+
+    def experience_id(self, slug):
+        return self.experience_ids[slug] if slug else None
+
+    def stored_generated(self, generated):
+        """A line's `generated` object with the ids of this database's topics put back."""
+        if generated is None:
+            return None
+        topics = self.topics
+
+        def with_id(reference):
+            topic = topics.get(reference.get("slug"))
+            rest = {name: value for name, value in reference.items() if name != "id"}
+            return {"id": topic.id, **rest} if topic is not None else rest
+
+        return map_topic_references(generated, with_id)
+
+    def project(self, record):
+        """Create the project, or bring a stored earlier state of it up to the line's (the
+        checks made sure the stored one is a prefix: comments and events are appended)."""
+        project = db.session.scalar(sa.select(Project).where(Project.key == record["key"]))
+        now = utcnow()
+        values = _given(record, ("title", "description", "state", "updated_at"), _times)
+        if "topics" in record:
+            values["topics"] = [self.topics[slug] for slug in record["topics"]]
+        if "created_by" in record:
+            values["created_by"] = self.user_or_none(record["created_by"])
+        if "from_match_city" in record:
+            values["from_match_city"] = self.city_or_none(record["from_match_city"])
+        if "report" in record:
+            values["report_experience_id"] = self.experience_id(record["report"])
+        created = project is None
+        if created:
+            stamp = _times("created_at", record.get("created_at")) or now
+            project = Project(key=record["key"], initiator_city=self.cities[record["city"]],
+                              created_at=stamp, **{"description": "", "state": "draft",
+                                                   "updated_at": stamp, **values})
+            db.session.add(project)
+            if "participants" not in record:  # what propose_project starts with
+                project.participants.append(ProjectParticipant(
+                    city=project.initiator_city, role="initiator", response="accepted",
+                    invited_at=stamp, responded_at=stamp, responded_by=project.created_by))
+            changed = True
+        else:
+            if "topics" in values and {t.id for t in values["topics"]} == {
+                    t.id for t in project.topics}:
+                del values["topics"]
+            changed = _assign(project, values)
+        changed |= self._participants(project, record.get("participants"), now)
+        comments = sorted(project.comments, key=lambda c: (c.created_at, c.id))
+        for data in (record.get("comments") or [])[len(comments):]:
+            comment = ProjectComment(author=self.user_or_none(data.get("author")),
+                                     body=data["body"],
+                                     created_at=_times("created_at", data.get("created_at")) or now)
+            project.comments.append(comment)
+            comments.append(comment)
+            changed = True
+        stored_events = len(project.events)
+        for data in (record.get("events") or [])[stored_events:]:
+            number = data.get("comment")
+            project.events.append(ProjectEvent(
+                kind=data["kind"], actor=self.user_or_none(data.get("actor")),
+                city=self.city_or_none(data.get("city")), message=data.get("message") or "",
+                comment=comments[number - 1] if number else None,
+                created_at=_times("created_at", data.get("created_at")) or now))
+            changed = True
+        if changed and not created and "updated_at" not in record:
+            project.updated_at = now
+        if created:
+            self.count.created["project"] += 1
+        elif changed:
+            self.count.updated["project"] += 1
+
+    def _participants(self, project, participants, now) -> bool:
+        if participants is None:
+            return False
+        changed = False
+        by_city = {participant.city_id: participant for participant in project.participants}
+        for data in participants:
+            city = self.cities[data["city"]]
+            values = _given(data, ("role", "response", "message", "invited_at",
+                                   "responded_at"), _times)
+            if "responded_by" in data:
+                values["responded_by"] = self.user_or_none(data["responded_by"])
+            participant = by_city.get(city.id)
+            if participant is None:
+                project.participants.append(ProjectParticipant(
+                    city=city, **{"role": "invited", "response": "pending", "message": "",
+                                  "invited_at": now, **values}))
+                changed = True
+            else:
+                changed |= _assign(participant, values)
+        return changed
+
+    def visit(self, record):
+        """Create the visit, or write the line's fields, delegation and agenda over a stored
+        visit that is not newer (the checks refused a newer one)."""
+        visit = db.session.scalar(sa.select(Visit).where(Visit.key == record["key"]))
+        now = utcnow()
+        values = _given(record, ("title", "starts_at", "ends_at", "place", "address", "status",
+                                 "notes", "outcomes", "updated_at"), _times)
+        for name in ("host_city", "visiting_city"):
+            if name in record:
+                values[name] = self.cities[record[name]]
+        if "topics" in record:
+            values["topics"] = [self.topics[slug] for slug in record["topics"]]
+        if "created_by" in record:
+            values["created_by"] = self.user_or_none(record["created_by"])
+        if "report" in record:
+            values["report_experience_id"] = self.experience_id(record["report"])
+        created = visit is None
+        if created:
+            stamp = _times("created_at", record.get("created_at")) or now
+            visit = Visit(key=record["key"], created_at=stamp,
+                          **{"updated_at": stamp, **values})
+            db.session.add(visit)
+            changed = True
+        else:
+            if "topics" in values and {t.id for t in values["topics"]} == {
+                    t.id for t in visit.topics}:
+                del values["topics"]
+            changed = _assign(visit, values)
+        # Delegation and agenda are replaced as a whole when they differ from the line.
+        current = (next(self.visit_records(visit)) if not created else {})
+        if "members" in record and current.get("members") != [
+                _member_as_exported(data) for data in record["members"]]:
+            visit.members.clear()
+            db.session.flush()  # the old rows go before the same people are added again
+            visit.members.extend(self._member(data) for data in record["members"])
+            changed = True
+        if "sessions" in record and current.get("sessions") != [
+                _session_as_exported(data, position)
+                for position, data in enumerate(record["sessions"], start=1)]:
+            visit.sessions.clear()
+            db.session.flush()
+            visit.sessions.extend(self._session(data, position)
+                                  for position, data in enumerate(record["sessions"], start=1))
+            changed = True
+        if changed and not created:
+            # The row's own onupdate would say "now"; the line's time is the visit's.
+            visit.updated_at = values.get("updated_at") or now
+        if created:
+            self.count.created["visit"] += 1
+        elif changed:
+            self.count.updated["visit"] += 1
+
+    def visit_records(self, visit):
+        """The stored visit as the export writes it (to compare with the line)."""
+        db.session.flush()
+        if self._names is None:  # stored visits name stored rows only: read once
+            self._names = Names(db.session)
+        return visit_records(db.session, self._names, sa.select(Visit).where(Visit.id == visit.id))
+
+    def _member(self, data) -> VisitMember:
+        user = self.user_or_none(data.get("user"))
+        return VisitMember(user=user, guest_name=None if user else data.get("guest_name"),
+                           role=data.get("role") or "",
+                           organisation=data.get("organisation") or "",
+                           side=data.get("side") or "guest")
+
+    def _session(self, data, position) -> AgendaSession:
+        session = AgendaSession(
+            position=data.get("position", position), title=data["title"],
+            starts_at=_times("starts_at", data["starts_at"]),
+            ends_at=_times("ends_at", data["ends_at"]), room=data.get("room") or "",
+            kind=data.get("kind") or "custom", description=data.get("description") or "",
+            open_questions=data.get("open_questions") or "",
+            generated=self.stored_generated(data.get("generated")))
+        session.topics = [self.topics[slug] for slug in data.get("topics") or ()]
+        session.experience_links = [
+            AgendaSessionExperience(experience_id=self.experience_ids[slug], rank=rank)
+            for rank, slug in enumerate(data.get("experiences") or ())]
+        return session
+
+    @property
+    def notifications(self) -> dict:
+        """Stored notifications by (e-mail, kind, title, body, link), each a list in id order."""
+        if self._notifications is None:
+            self._notifications = {}
+            for notification, email in db.session.execute(
+                    sa.select(Notification, User.email).join(User, Notification.user_id == User.id)
+                    .order_by(Notification.id)):
+                key = (email, notification.kind, notification.title, notification.body or "",
+                       notification.link or "")
+                self._notifications.setdefault(key, []).append(notification)
+        return self._notifications
+
+    def notification(self, record):
+        """Match the line with a stored notification of the same person, text, link and
+        time (a reading flag is only ever set, never cleared), else add it."""
+        user = self.users[record["user"].strip().lower()]
+        link = record.get("link") or ""
+        if record.get("project"):
+            project_id = db.session.scalar(sa.select(Project.id)
+                                           .where(Project.key == record["project"]))
+            link = link.replace(PROJECT_PLACEHOLDER, str(project_id))
+        key = (user.email, record["kind"], record["title"], record.get("body") or "", link)
+        created_at, read_at = (_times(name, record.get(name)) for name in ("created_at",
+                                                                           "read_at"))
+        candidates = self.notifications.setdefault(key, [])
+        match = next((n for n in candidates if created_at is None
+                      or n.created_at == created_at), None)
+        if match is not None:
+            candidates.remove(match)  # the same line twice in one file is two notifications
+            if match.read_at is None and read_at is not None:
+                match.read_at = read_at
+                self.count.updated["notification"] += 1
+            return
+        notification = Notification(user=user, kind=record["kind"], title=record["title"],
+                                    body=record.get("body") or "", link=link,
+                                    created_at=created_at or utcnow(), read_at=read_at,
+                                    generated=self.stored_generated(record.get("generated")))
+        db.session.add(notification)
+        self.count.created["notification"] += 1
+
+
+def _member_as_exported(data: dict) -> dict:
+    """A line's delegation member as the export would write it once imported."""
+    email = data["user"].strip().lower() if data.get("user") else None
+    return {"user": email, "guest_name": None if email else data.get("guest_name"),
+            "role": data.get("role") or "", "organisation": data.get("organisation") or "",
+            "side": data.get("side") or "guest"}
+
+
+def _session_as_exported(data: dict, position: int) -> dict:
+    """A line's agenda session as the export would write it once imported."""
+    return {"position": data.get("position", position), "title": data["title"],
+            "starts_at": parse_time(data["starts_at"]).isoformat(),
+            "ends_at": parse_time(data["ends_at"]).isoformat(), "room": data.get("room") or "",
+            "kind": data.get("kind") or "custom", "description": data.get("description") or "",
+            "open_questions": data.get("open_questions") or "",
+            "topics": sorted(data.get("topics") or ()),
+            "experiences": list(data.get("experiences") or ()),
+            "generated": data.get("generated")}
 
 
 #: Experience lines written together, with one statement per table (executemany).

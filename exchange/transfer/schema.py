@@ -15,11 +15,25 @@ from sqlalchemy.orm import aliased
 
 from ..auth.models import ROLES, User
 from ..cities.models import MATURITY_MAX, MATURITY_MIN, STANCES, City, Topic
+from ..cities.services import (NAME_MAX as CITY_NAME_MAX, NOTE_MAX, POPULATION_MAX,
+                               PROFILE_MAX, SLUG_MAX as CITY_SLUG_MAX, WEBSITE_MAX)
 from ..extensions import db
+from ..projects import states as project_states
+from ..projects.models import EVENT_KINDS, RESPONSES, ROLES as PARTICIPANT_ROLES, Project
+from ..projects.services import MAX_TEXT as PROJECT_TEXT_MAX, MAX_TITLE as PROJECT_TITLE_MAX
+from ..util import PUBLIC_KEY_MAX
+from ..visits import models as visit_models
+from ..visits.models import SESSION_KINDS, SIDES, Visit
+from ..visits.services import TEXT_MAX as VISIT_TEXT_MAX
+from ..visits.timeutil import MAX_YEAR, MIN_YEAR
 from ..wiki.models import KINDS, STATUSES, Experience
-from ..wiki.services import MAX_BODY, auto_slug
+from ..wiki.services import (MAX_BODY, MAX_CONTACT_EMAIL, MAX_CONTACT_NAME, MAX_SLUG,
+                             MAX_SUMMARY, MAX_TITLE, auto_slug)
+from .export import PROJECT_PLACEHOLDER, Names, project_records
 
-TYPES = ("city", "user", "topic", "interest", "experience")
+#: The record types in the order an export writes them (each may name earlier ones only).
+TYPES = ("city", "user", "topic", "interest", "experience", "project", "visit",
+         "notification")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 #: At most this many bad lines are listed in one error; the rest are counted.
 MAX_REPORTED_ERRORS = 20
@@ -40,13 +54,51 @@ class TransferError(ValueError):
 
 
 
-#: Field rules per type: name -> (kind, required, max length or range).
-#: Kinds: str (not blank), text (may be empty), slug, email, choice, ags, city/topic/user
-#: (a known slug or e-mail), int, bool, time, list (of str), topics, revisions.
+#: Field rules per type: name -> (kind, required, max length or range or sub-record rules).
+#: Kinds: str (not blank), text (may be empty), slug, key (a project's or visit's public
+#: key), email, choice, ags, city/topic/user/experience/project (a known slug, e-mail or
+#: key), int, bool, time (naive UTC), local_time (a visit's naive Berlin time within
+#: (first year, last year)), list (of str), topics, experiences (known slugs), generated
+#: (a generated-texts object, exchange/generated.py), records (a list of objects, each
+#: checked against the rules given as limit), revisions.
+#: The limits are the domain modules' constants, so the import refuses what a form or the
+#: API would refuse.
+REVISION_FIELDS = {"number": ("int", True, (1, None)), "title": ("str", True, MAX_TITLE),
+                   "body": ("text", True, MAX_BODY), "summary": ("text", False, MAX_SUMMARY),
+                   "author": ("user", False, None), "created_at": ("time", False, None),
+                   "restored_from": ("int", False, (1, None))}
+PARTICIPANT_FIELDS = {"city": ("city", True, None),
+                      "role": ("choice", False, PARTICIPANT_ROLES),
+                      "response": ("choice", False, RESPONSES),
+                      "message": ("text", False, PROJECT_TEXT_MAX),
+                      "invited_at": ("time", False, None), "responded_at": ("time", False, None),
+                      "responded_by": ("user", False, None)}
+COMMENT_FIELDS = {"number": ("int", True, (1, None)), "author": ("user", False, None),
+                  "body": ("str", True, PROJECT_TEXT_MAX), "created_at": ("time", False, None)}
+EVENT_FIELDS = {"kind": ("choice", True, EVENT_KINDS), "actor": ("user", False, None),
+                "city": ("city", False, None), "message": ("text", False, PROJECT_TEXT_MAX),
+                "comment": ("int", False, (1, None)), "created_at": ("time", False, None)}
+VISIT_TIME = (MIN_YEAR, MAX_YEAR)
+MEMBER_FIELDS = {"user": ("user", False, None),
+                 "guest_name": ("str", False, visit_models.NAME_MAX),
+                 "role": ("text", False, visit_models.ROLE_MAX),
+                 "organisation": ("text", False, visit_models.ORGANISATION_MAX),
+                 "side": ("choice", False, SIDES)}
+SESSION_FIELDS = {"position": ("int", False, (0, None)),
+                  "title": ("str", True, visit_models.TITLE_MAX),
+                  "starts_at": ("local_time", True, VISIT_TIME),
+                  "ends_at": ("local_time", True, VISIT_TIME),
+                  "room": ("text", False, visit_models.ROOM_MAX),
+                  "kind": ("choice", False, SESSION_KINDS),
+                  "description": ("text", False, VISIT_TEXT_MAX),
+                  "open_questions": ("text", False, VISIT_TEXT_MAX),
+                  "topics": ("topics", False, None), "experiences": ("experiences", False, None),
+                  "generated": ("generated", False, ("title", "description"))}
 FIELDS = {
-    "city": {"slug": ("slug", True, 80), "name": ("str", True, 120), "state": ("str", True, 40),
-             "ags": ("ags", False, 8), "population": ("int", False, (0, 100_000_000)),
-             "website": ("str", False, 300), "profile": ("text", False, None),
+    "city": {"slug": ("slug", True, CITY_SLUG_MAX), "name": ("str", True, CITY_NAME_MAX),
+             "state": ("str", True, 40), "ags": ("ags", False, 8),
+             "population": ("int", False, (1, POPULATION_MAX)),
+             "website": ("str", False, WEBSITE_MAX), "profile": ("text", False, PROFILE_MAX),
              "created_at": ("time", False, None)},
     "user": {"email": ("email", True, 254), "display_name": ("str", False, 120),
              "city": ("city", False, None), "role": ("choice", False, ROLES),
@@ -60,27 +112,55 @@ FIELDS = {
     "interest": {"city": ("city", True, None), "topic": ("topic", True, None),
                  "stance": ("choice", True, STANCES),
                  "maturity": ("int", False, (MATURITY_MIN, MATURITY_MAX)),
-                 "note": ("text", False, None), "updated_at": ("time", False, None)},
-    "experience": {"city": ("city", True, None), "title": ("str", True, 200),
-                   "body": ("text", True, MAX_BODY), "slug": ("slug", False, 120),
+                 "note": ("text", False, NOTE_MAX), "updated_at": ("time", False, None)},
+    "experience": {"city": ("city", True, None), "title": ("str", True, MAX_TITLE),
+                   "body": ("text", True, MAX_BODY), "slug": ("slug", False, MAX_SLUG),
                    "topics": ("topics", False, None), "kind": ("choice", False, KINDS),
-                   "status": ("choice", False, STATUSES), "contact_name": ("str", False, 120),
-                   "contact_email": ("email", False, 254), "author": ("user", False, None),
-                   "summary": ("text", False, 300), "created_at": ("time", False, None),
+                   "status": ("choice", False, STATUSES),
+                   "contact_name": ("str", False, MAX_CONTACT_NAME),
+                   "contact_email": ("email", False, MAX_CONTACT_EMAIL),
+                   "author": ("user", False, None),
+                   "summary": ("text", False, MAX_SUMMARY), "created_at": ("time", False, None),
                    "updated_at": ("time", False, None), "published_at": ("time", False, None),
                    "deleted_at": ("time", False, None),
                    "current_revision": ("int", False, (1, None)),
                    "revisions": ("revisions", False, None)},
+    "project": {"key": ("key", True, PUBLIC_KEY_MAX), "city": ("city", True, None),
+                "title": ("str", True, PROJECT_TITLE_MAX),
+                "description": ("text", False, PROJECT_TEXT_MAX),
+                "state": ("choice", False, project_states.STATES),
+                "topics": ("topics", False, None), "created_by": ("user", False, None),
+                "from_match_city": ("city", False, None), "report": ("experience", False, None),
+                "created_at": ("time", False, None), "updated_at": ("time", False, None),
+                "participants": ("records", False, PARTICIPANT_FIELDS),
+                "comments": ("records", False, COMMENT_FIELDS),
+                "events": ("records", False, EVENT_FIELDS)},
+    "visit": {"key": ("key", True, PUBLIC_KEY_MAX), "title": ("str", True, visit_models.TITLE_MAX),
+              "host_city": ("city", True, None), "visiting_city": ("city", True, None),
+              "starts_at": ("local_time", True, VISIT_TIME),
+              "ends_at": ("local_time", True, VISIT_TIME),
+              "place": ("text", False, visit_models.PLACE_MAX),
+              "address": ("text", False, visit_models.ADDRESS_MAX),
+              "status": ("choice", False, visit_models.STATUSES),
+              "notes": ("text", False, VISIT_TEXT_MAX), "outcomes": ("text", False, VISIT_TEXT_MAX),
+              "topics": ("topics", False, None), "created_by": ("user", False, None),
+              "report": ("experience", False, None),
+              "created_at": ("time", False, None), "updated_at": ("time", False, None),
+              "members": ("records", False, MEMBER_FIELDS),
+              "sessions": ("records", False, SESSION_FIELDS)},
+    "notification": {"user": ("user", True, None), "kind": ("str", True, 30),
+                     "title": ("str", True, PROJECT_TITLE_MAX), "body": ("text", False, None),
+                     "link": ("text", False, 300), "project": ("project", False, None),
+                     "created_at": ("time", False, None), "read_at": ("time", False, None),
+                     "generated": ("generated", False, ("title", "body"))},
 }
-REVISION_FIELDS = {"number": ("int", True, (1, None)), "title": ("str", True, 200),
-                   "body": ("text", True, MAX_BODY), "summary": ("text", False, 300),
-                   "author": ("user", False, None), "created_at": ("time", False, None),
-                   "restored_from": ("int", False, (1, None))}
 #: Fields that may be null in a full export even though their type is not optional.
 _NULLABLE = {"ags", "population", "website", "city", "locale", "name_en", "description_en",
              "parent", "ozg_key",
              "contact_name", "contact_email", "author", "published_at", "deleted_at",
-             "restored_from", "current_revision"}
+             "restored_from", "current_revision",
+             "created_by", "from_match_city", "report", "responded_at", "responded_by",
+             "actor", "comment", "user", "guest_name", "generated", "project", "read_at"}
 
 
 def parse_time(value: str) -> datetime:
@@ -109,6 +189,16 @@ class Known:
             sa.select(Topic.slug, Topic.ozg_key).where(Topic.ozg_key.is_not(None)))}
         self.experience_city = dict(db.session.execute(
             sa.select(Experience.slug, City.slug).join(City, Experience.city_id == City.id)).all())
+        self.projects = set(db.session.scalars(sa.select(Project.key)))
+        self.visits = set(db.session.scalars(sa.select(Visit.key)))
+        self._names = None
+
+    @property
+    def names(self) -> Names:
+        """Natural keys of the stored rows by id (to compare stored projects with lines)."""
+        if self._names is None:
+            self._names = Names(db.session)
+        return self._names
 
 
 def read_lines(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list]:
@@ -152,18 +242,22 @@ def _check_fields(record: dict, rules: dict, known: Known, problems: list, prefi
         message = _check_value(kind, limit, value, known)
         if message:
             problems.append(_("Feld „%(field)s“: %(message)s", field=label, message=message))
+        elif kind == "records":
+            for index, item in enumerate(value, start=1):
+                _check_fields(item, limit, known, problems, prefix=f"{label}[{index}].")
 
 
 def _check_value(kind: str, limit, value, known: Known) -> str | None:
     """A German message when `value` does not fit `kind`, else None."""
-    if kind in ("str", "text", "slug", "email", "choice", "ags", "city", "topic", "user"):
+    if kind in ("str", "text", "slug", "key", "email", "choice", "ags", "city", "topic", "user",
+                "experience", "project"):
         if not isinstance(value, str):
             return _("Text erwartet.")
         if kind == "str" and not value.strip():
             return _("darf nicht leer sein.")
         if kind in ("str", "text") and limit is not None and len(value) > limit:
             return _("höchstens %(max)s Zeichen.", max=limit)
-        if kind == "slug" and (len(value) > limit or not SLUG_PATTERN.match(value)):
+        if kind in ("slug", "key") and (len(value) > limit or not SLUG_PATTERN.match(value)):
             return _("nur Kleinbuchstaben, Ziffern und Bindestriche (höchstens %(max)s Zeichen).",
                      max=limit)
         if kind == "email":
@@ -179,6 +273,39 @@ def _check_value(kind: str, limit, value, known: Known) -> str | None:
             return _("unbekanntes Thema „%(slug)s“.", slug=value)
         if kind == "user" and value.strip().lower() not in known.users:
             return _("unbekannter Benutzer „%(email)s“.", email=value)
+        if kind == "experience" and value not in known.experience_city:
+            return _("unbekannte Erfahrung „%(slug)s“.", slug=value)
+        if kind == "project" and value not in known.projects:
+            return _("unbekanntes Projekt „%(key)s“.", key=value)
+        return None
+    if kind == "local_time":
+        try:
+            parsed = parse_time(value)
+        except (TypeError, ValueError):
+            return _("Zeitpunkt im Format JJJJ-MM-TTThh:mm (Berliner Ortszeit) erwartet.")
+        first, last = limit
+        if not first <= parsed.year <= last:
+            # The visits' own rule (timeutil.MIN_YEAR / MAX_YEAR), with the form's message.
+            return _("Das Datum muss zwischen den Jahren %(first)s und %(last)s liegen.",
+                     first=first, last=last)
+        return None
+    if kind == "experiences":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return _("Liste von Texten erwartet.")
+        unknown = [v for v in value if v not in known.experience_city]
+        if unknown:
+            return _("unbekannte Erfahrungen: %(slugs)s.", slugs=", ".join(unknown))
+        return None
+    if kind == "generated":
+        if not isinstance(value, dict):
+            return _("JSON-Objekt erwartet.")
+        unknown = sorted(str(name) for name in value if name not in limit)
+        if unknown:
+            return _("unbekannte Textfelder: %(names)s.", names=", ".join(unknown))
+        return None
+    if kind == "records":
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            return _("Liste von Objekten erwartet.")
         return None
     if kind == "int":
         if not isinstance(value, int) or isinstance(value, bool):
@@ -305,6 +432,129 @@ class _Rules:
                               number=record["current_revision"]))
         if not problems:
             known.experience_city[slug] = record["city"]
+
+
+    @staticmethod
+    def project(record, known, problems):
+        _check_project(record, known, problems)
+        if not problems:
+            known.projects.add(record["key"])
+
+    @staticmethod
+    def visit(record, known, problems):
+        _check_visit(record, problems)
+        if not problems:
+            known.visits.add(record["key"])
+
+    @staticmethod
+    def notification(record, known, problems):
+        if PROJECT_PLACEHOLDER in (record.get("link") or "") and not record.get("project"):
+            problems.append(_("„link“ enthält %(placeholder)s, aber „project“ fehlt.",
+                              placeholder=PROJECT_PLACEHOLDER))
+
+
+def _times_of(record, *names):
+    return [parse_time(record[name]) if record.get(name) else None for name in names]
+
+
+def _check_project(record, known, problems) -> None:
+    """A project's participants, comments and events fit together, and a stored project of
+    the same key is an earlier state of the file's (nothing stored is overwritten)."""
+    participants = record.get("participants")
+    if participants is not None:
+        cities = [p["city"] for p in participants]
+        if len(set(cities)) != len(cities):
+            problems.append(_("Eine Stadt ist mehrfach unter „participants“."))
+        initiators = [p["city"] for p in participants if p.get("role") == "initiator"]
+        if initiators != [record["city"]]:
+            problems.append(_("„participants“ muss genau einen Eintrag mit der Rolle "
+                              "„initiator“ für die Stadt „%(city)s“ haben.", city=record["city"]))
+    comments = record.get("comments") or []
+    numbers = [comment["number"] for comment in comments]
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(_("Die Kommentare müssen der Reihe nach nummeriert sein (1, 2, 3 …)."))
+    for index, event in enumerate(record.get("events") or (), start=1):
+        if event.get("comment") is not None and event["comment"] not in numbers:
+            problems.append(_("events[%(index)s] verweist auf einen unbekannten Kommentar.",
+                              index=index))
+    if problems:
+        return
+    stored = db.session.scalar(sa.select(Project).where(Project.key == record["key"]))
+    if stored is not None:
+        _check_stored_project(record, stored, known, problems)
+
+
+def _check_stored_project(record, stored: Project, known, problems) -> None:
+    """The file may carry a later state of a stored project, never an earlier or another one."""
+    key = record["key"]
+    (updated,) = _times_of(record, "updated_at")
+    if stored.initiator_city.slug != record["city"]:
+        problems.append(_("Das Projekt „%(key)s“ gehört zur Stadt „%(city)s“.",
+                          key=key, city=stored.initiator_city.slug))
+        return
+    if updated is not None and stored.updated_at > updated:
+        problems.append(_("Das Projekt „%(key)s“ wurde hier nach dem Stand der Datei geändert "
+                          "(%(stored)s); es wird nicht überschrieben.",
+                          key=key, stored=stored.updated_at.isoformat()))
+        return
+    state = record.get("state")
+    if state is not None and not project_states.reachable(stored.state, state):
+        problems.append(_("Das Projekt „%(key)s“ kann nicht vom Zustand „%(stored)s“ in den "
+                          "Zustand „%(state)s“ kommen.", key=key, stored=stored.state, state=state))
+        return
+    # The stored project as the export writes it, compared with the file's line.
+    current = next(project_records(db.session, known.names,
+                                   sa.select(Project).where(Project.id == stored.id)))
+    for part in ("comments", "events"):
+        if part in record and record[part][:len(current[part])] != current[part]:
+            problems.append(_("„%(field)s“ des Projekts „%(key)s“ beginnt nicht mit dem, was "
+                              "hier gespeichert ist; die Geschichte wird nur ergänzt, nie "
+                              "umgeschrieben.", field=part, key=key))
+    wanted = {p["city"]: p for p in record.get("participants") or ()}
+    for participant in current["participants"] if "participants" in record else ():
+        other = wanted.get(participant["city"])
+        if other is None or other.get("role", "invited") != participant["role"] or (
+                participant["response"] != "pending"
+                and other.get("response", "pending") != participant["response"]):
+            problems.append(_("Die Teilnahme von „%(city)s“ am Projekt „%(key)s“ steht hier "
+                              "anders fest; eine Antwort wird nicht überschrieben.",
+                              city=participant["city"], key=key))
+
+
+def _check_visit(record, problems) -> None:
+    """Two cities, an end after the start, sessions within the visit, each person once, and
+    a stored visit of the same key not newer than the file's."""
+    if record["host_city"] == record["visiting_city"]:
+        problems.append(_("Eine Stadt kann sich nicht selbst besuchen: bitte wählen Sie zwei "
+                          "verschiedene Städte."))
+    starts, ends = _times_of(record, "starts_at", "ends_at")
+    if ends <= starts:
+        problems.append(_("Das Ende muss nach dem Beginn liegen."))
+    for index, session in enumerate(record.get("sessions") or (), start=1):
+        begins, finishes = _times_of(session, "starts_at", "ends_at")
+        if finishes <= begins:
+            problems.append(_("sessions[%(index)s]: Das Ende muss nach dem Beginn liegen.",
+                              index=index))
+        elif begins < starts or finishes > ends:
+            problems.append(_("sessions[%(index)s]: Die Sitzung liegt außerhalb des Besuchs.",
+                              index=index))
+    users = [member["user"].strip().lower() for member in record.get("members") or ()
+             if member.get("user")]
+    if len(set(users)) != len(users):
+        problems.append(_("Eine Person steht mehrfach in „members“."))
+    for index, member in enumerate(record.get("members") or (), start=1):
+        if not member.get("user") and not member.get("guest_name"):
+            problems.append(_("members[%(index)s]: Bitte geben Sie eine registrierte Person "
+                              "(„user“) oder den Namen eines externen Gastes („guest_name“) an.",
+                              index=index))
+    if problems:
+        return
+    stored = db.session.scalar(sa.select(Visit).where(Visit.key == record["key"]))
+    (updated,) = _times_of(record, "updated_at")
+    if stored is not None and updated is not None and stored.updated_at > updated:
+        problems.append(_("Der Besuch „%(key)s“ wurde hier nach dem Stand der Datei geändert "
+                          "(%(stored)s); er wird nicht überschrieben.",
+                          key=record["key"], stored=stored.updated_at.isoformat()))
 
 
 def _check_revisions(record, revisions, known, problems) -> None:

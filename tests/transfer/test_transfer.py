@@ -65,7 +65,8 @@ def test_export_contains_every_type_and_no_secrets(history, transfer):
     text = transfer.export()
     records = [json.loads(line) for line in text.splitlines()]
     types = [record["type"] for record in records]
-    assert types == sorted(types, key=["city", "user", "topic", "interest", "experience"].index)
+    assert types == sorted(types, key=["city", "user", "topic", "interest", "experience",
+                                       "project", "visit", "notification"].index)
     assert types.count("city") == 6 and types.count("experience") == 18
     assert types.count("topic") == 642 and types.count("interest") == 33
     assert "password" not in text and "scrypt" not in text and "pbkdf2" not in text
@@ -342,7 +343,8 @@ def test_export_and_import_commands(history, transfer, runner, tmp_path):
     transfer.empty()
     result = runner.invoke(args=["import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "16 Erfahrungen" not in result.output and "18 Erfahrungen neu" in result.output
+    assert "16 Erfahrungen" not in result.output and "18 Erfahrungen, " in result.output
+    assert "1 Besuche, 0 Benachrichtigungen neu" in result.output
     assert transfer.export() == exported
 
 
@@ -423,7 +425,7 @@ def test_reimport_of_a_grown_history_appends_its_new_revisions(app, transfer, an
 def test_a_page_named_twice_in_one_file_gets_both_texts(app, transfer, stuttgart):
     line = {"type": "experience", "city": "stuttgart", "title": "Lotsen", "body": "Eins"}
     summary = transfer.load(lines(line, {**line, "body": "Zwei"}))
-    assert "1 Erfahrungen neu; 1 geändert; 2 neue Versionen" in summary
+    assert "1 Erfahrungen, 0 Projekte" in summary and "; 1 geändert; 2 neue Versionen" in summary
     page = experience("lotsen")
     assert [r.body for r in page.revisions] == ["Eins", "Zwei"] and page.body == "Zwei"
 
