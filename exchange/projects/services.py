@@ -281,7 +281,7 @@ def _set_state(project: Project, target: str, actor: User | None, automatic: boo
     recipients = city_admins(_participating_cities(project), exclude=actor)
     notify_each(
         recipients, "state", project_link(project),
-        N_("Projekt „%(title)s“: jetzt %(state)s", title=project.title,
+        N_("Projekt „%(title)s“ ist jetzt im Zustand „%(state)s“", title=project.title,
            state=states.STATE_LABELS[target]),
         N_("Der Zustand des gemeinsamen Projekts hat sich geändert: %(state)s.",
            state=states.STATE_LABELS[target]),

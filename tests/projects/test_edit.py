@@ -298,8 +298,9 @@ def test_migrated_schema_accepts_every_event_kind(tmp_path):
                 "INSERT INTO cities (slug, name, state, profile, created_at) "
                 "VALUES ('ulm', 'Ulm', 'Baden-Württemberg', '', '2026-11-25')"))
             connection.execute(sa.text(
-                "INSERT INTO projects (title, description, state, initiator_city_id, "
-                "created_at, updated_at) VALUES ('P', '', 'draft', 1, '2026-11-25', '2026-11-25')"))
+                "INSERT INTO projects (key, title, description, state, initiator_city_id, "
+                "created_at, updated_at) VALUES ('p-1', 'P', '', 'draft', 1, '2026-11-25', "
+                "'2026-11-25')"))
             for kind in EVENT_KINDS:
                 connection.execute(sa.text(
                     "INSERT INTO project_events (project_id, kind, message, created_at) "

@@ -57,17 +57,17 @@ def test_state_labels_are_translated_and_answers_stay_as_written(
     db.session.commit()
     titles = set(db.session.scalars(sa.select(Notification.title).where(
         Notification.user_id == cdo_stuttgart.id)))
-    assert "Projekt „Gemeinsame eAkte-Einführung“: jetzt Aktiv" in titles
+    assert "Projekt „Gemeinsame eAkte-Einführung“ ist jetzt im Zustand „Aktiv“" in titles
     login(cdo_stuttgart)
     client.get("/lang/en")
     inbox = _inbox(client)
-    assert "Project “Gemeinsame eAkte-Einführung”: now Active" in inbox
+    assert "Project “Gemeinsame eAkte-Einführung” is now in the state “Active”" in inbox
     assert "München has accepted the invitation to “Gemeinsame eAkte-Einführung”" in inbox
     assert "Gerne, ab Januar." in inbox  # the answer is the person's own text
 
     token = token_for(cdo_stuttgart)
     api = app.test_client()  # no browser session: Accept-Language decides
-    for language, state in (("en", "now Active"), ("de", "jetzt Aktiv")):
+    for language, state in (("en", "now in the state “Active”"), ("de", "jetzt im Zustand „Aktiv“")):
         notes = api.get("/api/v1/notifications", headers={
             "Authorization": f"Bearer {token}", "Accept-Language": language}).get_json()
         by_kind = {note["kind"]: note for note in notes["notifications"]}

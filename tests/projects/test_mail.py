@@ -135,7 +135,7 @@ def test_smtp_backend_delivers_from_the_outbox_not_in_the_request(app, smtp_serv
     subjects = sorted(str(m["Subject"]) for m in messages)
     assert subjects == [
         "[City Exchange] München hat die Einladung zu „Gemeinsame eAkte-Einführung“ angenommen",
-        "[City Exchange] Projekt „Gemeinsame eAkte-Einführung“: jetzt Aktiv",
+        "[City Exchange] Projekt „Gemeinsame eAkte-Einführung“ ist jetzt im Zustand „Aktiv“",
     ]
     answer = [m for m in messages if "angenommen" in str(m["Subject"])][0]
     assert "Wir freuen uns!" in answer.get_content()

@@ -294,9 +294,9 @@ def test_completion_and_withdrawal_tell_the_other_participants(proposal, cdo_stu
     services.transition(cdo_stuttgart, proposal, "completed")
     db.session.commit()
     titles = [n.title for n in services.notifications_for(cdo_muenchen) if n.kind == "state"]
-    assert "Projekt „Gemeinsame eAkte-Einführung“: jetzt Abgeschlossen" in titles
+    assert "Projekt „Gemeinsame eAkte-Einführung“ ist jetzt im Zustand „Abgeschlossen“" in titles
     # Karlsruhe declined: it hears nothing more about the project
     assert [n.kind for n in services.notifications_for(cdo_karlsruhe)] == ["invitation"]
     # the actor is not told about their own step
-    assert "Projekt „Gemeinsame eAkte-Einführung“: jetzt Abgeschlossen" not in [
+    assert "Projekt „Gemeinsame eAkte-Einführung“ ist jetzt im Zustand „Abgeschlossen“" not in [
         n.title for n in services.notifications_for(cdo_stuttgart)]
