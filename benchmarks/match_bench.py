@@ -140,10 +140,18 @@ def naive_top_k(tables, rarity, city: int, k: int = 10):
             entry = o_seeks.get(topic)
             if entry and (own or entry[2]):
                 transfer += rarity[topic] * s * entry[0] * 2 ** ((m - entry[1]) / g)
-        for topic, (s, _m, own) in working.items():
+            entry = o_working.get(topic)
+            if entry and (own or entry[2]):
+                transfer += (scoring.OFFER_WORKING_WEIGHT * rarity[topic] * s * entry[0]
+                             * 2 ** ((m - entry[1]) / g))
+        for topic, (s, m, own) in working.items():
             entry = o_working.get(topic)
             if entry and (own or entry[2]):
                 joint += scoring.JOINT_WORKING_WEIGHT * rarity[topic] * s * entry[0]
+            entry = o_offers.get(topic)
+            if entry and (own or entry[2]):
+                transfer += (scoring.OFFER_WORKING_WEIGHT * rarity[topic] * s * entry[0]
+                             * 2 ** ((entry[1] - m) / g))
         score = scoring.TRANSFER_WEIGHT * transfer + scoring.JOINT_WEIGHT * joint
         if score > 0:
             scores.append((score, -other))

@@ -29,6 +29,10 @@ GAP_DOUBLING_LEVELS = 4.0
 JOINT_WORKING_WEIGHT = 1.0
 #: Weight of "both cities seek the topic": two seekers can pool effort, but nobody leads.
 JOINT_SEEKING_WEIGHT = 0.6
+#: Weight of "one city offers a topic the other works on", relative to an offer meeting a
+#: seeker (1): the city in the middle of it gains from one that already runs it, but it
+#: did not ask for help, so the pairing counts less than an explicit request.
+OFFER_WORKING_WEIGHT = 0.6
 #: Share of the knowledge-transfer score in the combined score.
 TRANSFER_WEIGHT = 1.0
 #: Share of the joint-project score in the combined score.
@@ -43,9 +47,14 @@ STANCE_CODES = {"offers": 0, "seeks": 1, "working_on": 2}
 #: all_top_k() shortlists this many extra partners in single precision before it
 #: re-scores exactly, so rounding cannot push a true top-k partner out of the list.
 SHORTLIST_EXTRA = 5
-#: Reason directions, seen from the city asking ("we") about a partner ("they").
-DIRECTIONS = ("they_offer", "we_offer", "joint_working", "joint_seeking")
-TRANSFER_DIRECTIONS = ("they_offer", "we_offer")
+#: Reason directions, seen from the city asking ("we") about a partner ("they"). The
+#: strings are API values: new ones are appended, existing ones never change.
+#: "they_offer_working": they offer a topic we work on; "we_offer_working" the mirror.
+DIRECTIONS = ("they_offer", "we_offer", "joint_working", "joint_seeking",
+              "they_offer_working", "we_offer_working")
+TRANSFER_DIRECTIONS = ("they_offer", "we_offer", "they_offer_working", "we_offer_working")
+#: Transfer directions in which the partner is the one who offers.
+THEY_OFFER_DIRECTIONS = ("they_offer", "they_offer_working")
 JOINT_DIRECTIONS = ("joint_working", "joint_seeking")
 
 
@@ -76,8 +85,9 @@ class MatchModel:
 
     `partner` (n × 8m) holds each city's side of a pair as partner, `query` (n × 8m) each
     city's side as the one asking, with rarity and joint weights folded in. Their first
-    four blocks are [offer | seek | working | seeking] (partner's declared entries) against
-    [seek | offer | working | seeking] (all of the asker's entries); the last four pair
+    four blocks are [offer | seek + working | working | seeking] (partner's declared
+    entries; working weighted by OFFER_WORKING_WEIGHT) against [seek + working | offer |
+    working | seeking] (all of the asker's entries); the last four pair
     the partner's propagated entries with the asker's declared ones. partner[b] · query[a]
     over TRANSFER_BLOCKS is the transfer score of a with b, over the rest the joint score.
     """
@@ -205,6 +215,17 @@ def _part(values: sp.csr_matrix, stance: StanceMatrix, declared: bool) -> sp.csr
     return values
 
 
+def _block(terms, declared: bool | None = None) -> sp.csr_matrix:
+    """The sum of a block's (values, stance, factor) terms: all entries (declared=None),
+    or only those declared on their own topic (True) or only propagated (False)."""
+    total = None
+    for values, stance, factor in terms:
+        part = values if declared is None else _part(values, stance, declared)
+        part = sp.csr_matrix(part * factor)
+        total = part if total is None else total + part
+    return sp.csr_matrix(total)
+
+
 def build_model(n_cities: int, parent, interest_rows, interest_cols, interest_stances,
                 interest_maturity, evidence_rows=(), evidence_cols=()) -> MatchModel:
     """Build the scoring model from plain arrays.
@@ -261,24 +282,36 @@ def build_model(n_cities: int, parent, interest_rows, interest_cols, interest_st
                              * np.exp2(offers.maturity / GAP_DOUBLING_LEVELS))
     seek_value = _with_data(seeks, seeks.strength.data
                             * np.exp2(-seeks.maturity / GAP_DOUBLING_LEVELS))
+    # A city working on a topic takes an offer like a seeker at its working maturity.
+    working_need = _with_data(working, working.strength.data
+                              * np.exp2(-working.maturity / GAP_DOUBLING_LEVELS))
     weight = sp.diags(rarity, dtype=np.float64)
-    partner_values = [offer_value, seek_value, working.strength, seeks.strength]
-    query_values = [seek_value @ weight, offer_value @ weight,
-                    working.strength @ weight * JOINT_WORKING_WEIGHT,
-                    seeks.strength @ weight * JOINT_SEEKING_WEIGHT]
+    # Each block is a sum of (values, stance, factor) terms. The partner's block b meets
+    # the asker's block b: [offer | seek + working | working | seeking] against
+    # [seek + working | offer | working | seeking], so "they offer what we seek or work on"
+    # and its mirror share the first two blocks and the score stays one sparse product.
+    partner_terms = [
+        [(offer_value, offers, 1.0)],
+        [(seek_value, seeks, 1.0), (working_need, working, OFFER_WORKING_WEIGHT)],
+        [(working.strength, working, 1.0)],
+        [(seeks.strength, seeks, 1.0)],
+    ]
+    query_terms = [
+        [(seek_value @ weight, seeks, 1.0),
+         (working_need @ weight, working, OFFER_WORKING_WEIGHT)],
+        [(offer_value @ weight, offers, 1.0)],
+        [(working.strength @ weight, working, JOINT_WORKING_WEIGHT)],
+        [(seeks.strength @ weight, seeks, JOINT_SEEKING_WEIGHT)],
+    ]
     # A match needs a declared (or wiki-inferred) entry on at least one side: two cities
     # that merely share an ancestor of different sub-topics do not match there.
-    # partner·query = D_b·full_a + P_b·D_a = full·full − P_b·P_a.
-    partner_stances = [offers, seeks, working, seeks]
-    query_stances = [seeks, offers, working, seeks]
-    partner = sp.hstack(
-        [_part(v, st, declared=True) for v, st in zip(partner_values, partner_stances)]
-        + [_part(v, st, declared=False) for v, st in zip(partner_values, partner_stances)],
-        format="csr")
-    query = sp.hstack(
-        query_values
-        + [_part(v, st, declared=True) for v, st in zip(query_values, query_stances)],
-        format="csr")
+    # partner·query = D_b·full_a + P_b·D_a = full·full − P_b·P_a, term by term.
+    partner = sp.hstack([_block(terms, declared=True) for terms in partner_terms]
+                        + [_block(terms, declared=False) for terms in partner_terms],
+                        format="csr")
+    query = sp.hstack([_block(terms) for terms in query_terms]
+                      + [_block(terms, declared=True) for terms in query_terms],
+                      format="csr")
     partner.sort_indices()
     query.sort_indices()
     return MatchModel(n_cities, n_topics, parent, rarity, offers, seeks, working,
@@ -425,6 +458,8 @@ def explain(model: MatchModel, row: int, other: int,
         ("we_offer", model.offers, model.seeks, 1.0, True),
         ("joint_working", model.working, model.working, JOINT_WORKING_WEIGHT, False),
         ("joint_seeking", model.seeks, model.seeks, JOINT_SEEKING_WEIGHT, False),
+        ("they_offer_working", model.working, model.offers, OFFER_WORKING_WEIGHT, True),
+        ("we_offer_working", model.offers, model.working, OFFER_WORKING_WEIGHT, True),
     )
     groups: dict[tuple, list] = {}
     total = 0.0
@@ -435,16 +470,16 @@ def explain(model: MatchModel, row: int, other: int,
         if not len(cols):
             continue
         weight = model.rarity[cols] * o_s[oi] * t_s[ti] * factor
-        if direction == "they_offer":
+        if direction in THEY_OFFER_DIRECTIONS:
             weight = weight * np.exp2((t_m[ti] - o_m[oi]) / g)
-        elif direction == "we_offer":
+        elif transfer:
             weight = weight * np.exp2((o_m[oi] - t_m[ti]) / g)
         weight = weight * (TRANSFER_WEIGHT if transfer else JOINT_WEIGHT)
         for j in range(len(cols)):
             if o_o[oi[j]] != cols[j] and t_o[ti[j]] != cols[j]:
                 continue  # both only propagated here: no match (see build_model)
-            inferred = bool(t_i[ti[j]] if direction == "they_offer"
-                            else o_i[oi[j]] if direction == "we_offer" else False)
+            inferred = bool(t_i[ti[j]] if direction in THEY_OFFER_DIRECTIONS
+                            else o_i[oi[j]] if transfer else False)
             reason = RawReason(int(cols[j]), direction, float(weight[j]),
                                float(t_m[ti[j]]), float(o_m[oi[j]]), inferred,
                                int(o_o[oi[j]]), int(t_o[ti[j]]))

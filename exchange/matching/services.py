@@ -243,9 +243,9 @@ def _evidence_ids(snap: Snapshot, row: int, other: int, reason: scoring.RawReaso
 
     Experiences on the reason's origin topic come first, then those on its sub-topics.
     """
-    if reason.direction == "they_offer":
+    if reason.direction in scoring.THEY_OFFER_DIRECTIONS:
         cells = [(other, reason.their_origin)]
-    elif reason.direction == "we_offer":
+    elif reason.direction in scoring.TRANSFER_DIRECTIONS:
         cells = [(row, reason.our_origin)]
     else:
         cells = [(other, reason.their_origin), (row, reason.our_origin)]
@@ -297,6 +297,24 @@ def reason_messages(direction: str, topic: Topic, city: City, partner: City,
         else:
             message = N_("%(we)s bietet Erfahrung zu %(topic)s (Reife %(ours)s), %(they)s "
                          "sucht sie (Reife %(theirs)s)", they=partner.name, we=city.name,
+                         topic=topic, theirs=their_maturity, ours=our_maturity)
+    elif direction == "they_offer_working":
+        if inferred:
+            message = N_("%(they)s hat Erfahrungen zu %(topic)s im Wiki veröffentlicht (aus dem "
+                         "Wiki abgeleitet), %(we)s arbeitet daran (Reife %(ours)s)",
+                         they=partner.name, we=city.name, topic=topic, ours=our_maturity)
+        else:
+            message = N_("%(they)s bietet Erfahrung zu %(topic)s (Reife %(theirs)s), %(we)s "
+                         "arbeitet daran (Reife %(ours)s)", they=partner.name, we=city.name,
+                         topic=topic, theirs=their_maturity, ours=our_maturity)
+    elif direction == "we_offer_working":
+        if inferred:
+            message = N_("%(we)s hat Erfahrungen zu %(topic)s im Wiki veröffentlicht (aus dem "
+                         "Wiki abgeleitet), %(they)s arbeitet daran (Reife %(theirs)s)",
+                         they=partner.name, we=city.name, topic=topic, theirs=their_maturity)
+        else:
+            message = N_("%(we)s bietet Erfahrung zu %(topic)s (Reife %(ours)s), %(they)s "
+                         "arbeitet daran (Reife %(theirs)s)", they=partner.name, we=city.name,
                          topic=topic, theirs=their_maturity, ours=our_maturity)
     elif direction == "joint_working":
         message = N_("%(we)s (Reife %(ours)s) und %(they)s (Reife %(theirs)s) arbeiten beide "

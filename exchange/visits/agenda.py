@@ -46,6 +46,8 @@ EXPERIENCES_PER_SESSION = 3
 KIND_ORDER = {"transfer_host_offers": 0, "transfer_guest_offers": 1, "joint": 2}
 #: Reason directions (from the host's view) to session kinds.
 DIRECTION_KIND = {"we_offer": "transfer_host_offers", "they_offer": "transfer_guest_offers",
+                  "we_offer_working": "transfer_host_offers",
+                  "they_offer_working": "transfer_guest_offers",
                   "joint_working": "joint", "joint_seeking": "joint"}
 
 

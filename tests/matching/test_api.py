@@ -46,7 +46,7 @@ def test_filters(client, bearer, world):
         return [m["city"] for m in response.get_json()["matches"]]
 
     assert cities("kind=joint") == ["muenchen", "karlsruhe"]
-    assert set(cities("kind=transfer")) == {"muenchen", "ulm"}
+    assert set(cities("kind=transfer")) == {"muenchen", "ulm", "karlsruhe"}
     assert cities("topic=mobilitaet") == ["muenchen", "ulm"]
     assert cities("limit=1") == ["muenchen"]
     assert "muenchen" not in cities("state=Baden-W%C3%BCrttemberg")

@@ -7,7 +7,7 @@ import pytest
 from exchange.matching import scoring
 from exchange.matching.scoring import (
     EVIDENCE_BONUS, EVIDENCE_WEIGHT, GAP_DOUBLING_LEVELS, JOINT_SEEKING_WEIGHT,
-    JOINT_WORKING_WEIGHT, TREE_DECAY,
+    JOINT_WORKING_WEIGHT, OFFER_WORKING_WEIGHT, TREE_DECAY,
 )
 
 OFFERS, SEEKS, WORKING = (scoring.STANCE_CODES[s] for s in ("offers", "seeks", "working_on"))
@@ -51,11 +51,49 @@ def test_joint_fit_from_working_on_and_seeking_alike():
     assert directions(scoring.explain(m, 0, 2)) == {(1, "joint_seeking")}
 
 
-def test_offer_and_seek_alone_make_no_joint_fit():
+def test_offer_and_working_on_make_a_transfer_fit_but_no_joint_fit():
+    # Until issue 12 an offer meeting a city that works on the topic counted nothing.
     m = model(2, [(0, 0, OFFERS, 3), (1, 0, WORKING, 3)])
     transfer, joint = scoring.score_city(m, 0)
-    assert transfer[1] == 0 and joint[1] == 0
-    assert scoring.explain(m, 0, 1) == []
+    assert transfer[1] > 0 and joint[1] == 0
+    assert directions(scoring.explain(m, 0, 1)) == {(0, "we_offer_working")}
+    assert directions(scoring.explain(m, 1, 0)) == {(0, "they_offer_working")}
+    # An offer and a seek of different topics make nothing.
+    m = model(2, [(0, 0, OFFERS, 3), (1, 1, SEEKS, 3)])
+    assert scoring.score_city(m, 0)[0][1] == 0 and scoring.explain(m, 0, 1) == []
+
+
+def test_offer_meeting_working_on_counts_with_its_own_weight_and_the_maturity_gap():
+    working = model(2, [(0, 0, WORKING, 3), (1, 0, OFFERS, 4)])
+    seeking = model(2, [(0, 0, SEEKS, 3), (1, 0, OFFERS, 4)])
+    assert working.rarity[0] == pytest.approx(seeking.rarity[0])
+    transfer, joint = scoring.score_city(working, 0)
+    assert transfer[1] == pytest.approx(OFFER_WORKING_WEIGHT * scoring.score_city(seeking, 0)[0][1])
+    assert transfer[1] == pytest.approx(
+        working.rarity[0] * OFFER_WORKING_WEIGHT * 2 ** ((4 - 3) / GAP_DOUBLING_LEVELS))
+    [reason] = scoring.explain(working, 0, 1)
+    assert (reason.direction, reason.their_maturity, reason.our_maturity) == (
+        "they_offer_working", 4, 3)
+    assert reason.weight == pytest.approx(transfer[1])
+    # The mirror: the same pair seen from the offering city, the same score.
+    [mirror] = scoring.explain(working, 1, 0)
+    assert (mirror.direction, mirror.our_maturity, mirror.their_maturity) == (
+        "we_offer_working", 4, 3)
+    assert scoring.score_city(working, 1)[0][0] == pytest.approx(transfer[1])
+    assert scoring.pair_scores(working, 0, 1) == pytest.approx((transfer[1], 0.0))
+    # An offer on the parent of the topic worked on counts through the tree, decayed.
+    tree = model(2, [(0, 1, WORKING, 3), (1, 0, OFFERS, 4)], parent=[-1, 0])
+    [reason] = scoring.explain(tree, 0, 1)
+    assert (reason.direction, reason.our_origin, reason.their_origin) == (
+        "they_offer_working", 1, 0)
+
+
+def test_wiki_evidence_of_a_city_working_on_a_topic_serves_another_one_working_on_it():
+    m = model(2, [(0, 0, WORKING, 2), (1, 0, WORKING, 4)], evidence=[(1, 0)])
+    reasons = {r.direction: r for r in scoring.explain(m, 0, 1)}
+    assert set(reasons) == {"joint_working", "they_offer_working"}
+    assert reasons["they_offer_working"].inferred_from_wiki
+    assert reasons["they_offer_working"].their_maturity == 4
 
 
 def test_rarity_lets_a_niche_topic_outweigh_a_common_one():

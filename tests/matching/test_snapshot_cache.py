@@ -89,11 +89,12 @@ def test_version_is_one_upsert_per_commit(app, world):
 def test_interest_added_changed_and_removed(world):
     from exchange.cities.services import remove_interest, set_interest
 
-    assert partners(world.stuttgart, kind="transfer") == {"muenchen", "ulm"}
+    assert partners(world.stuttgart, kind="transfer") == {"muenchen", "ulm", "karlsruhe"}
     assert builds() == 1
     set_interest(None, world.tuebingen, world.innovation, "offers", 5)  # added
     db.session.commit()
-    assert partners(world.stuttgart, kind="transfer") == {"muenchen", "ulm", "tuebingen"}
+    assert partners(world.stuttgart, kind="transfer") == {"muenchen", "ulm", "tuebingen",
+                                                          "karlsruhe"}
     assert builds() == 2
     set_interest(None, world.ulm, world.mobilitaet, "seeks", 1)  # maturity changed
     db.session.commit()
@@ -258,7 +259,7 @@ def _config(app) -> str:
 
 
 def test_change_committed_by_another_process_is_seen_at_once(app, world):
-    assert partners(world.stuttgart, kind="transfer") == {"muenchen", "ulm"}
+    assert partners(world.stuttgart, kind="transfer") == {"muenchen", "ulm", "karlsruhe"}
     version = read_version(db.session)[0]
     db.session.rollback()  # hold no lock while the other process writes (SQLite)
     task = {"city": "tuebingen", "topic": "innovation", "stance": "offers", "maturity": 5}
@@ -266,7 +267,8 @@ def test_change_committed_by_another_process_is_seen_at_once(app, world):
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == version + 1
-    assert partners(world.stuttgart, kind="transfer") == {"muenchen", "ulm", "tuebingen"}
+    assert partners(world.stuttgart, kind="transfer") == {"muenchen", "ulm", "tuebingen",
+                                                          "karlsruhe"}
     assert builds() == 2
 
 
