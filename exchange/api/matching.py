@@ -27,11 +27,13 @@ def match_json(match: Match) -> dict:
         "score": match.score,
         "transfer_score": match.transfer_score,
         "joint_score": match.joint_score,
+        "score_share": match.score_share,
         "reasons": [{
             "topic": reason.topic.slug,
             "topic_name": reason.topic.name_de,
             "direction": reason.direction,
             "weight": reason.weight,
+            "share": reason.share,
             "their_maturity": reason.their_maturity,
             "our_maturity": reason.our_maturity,
             "inferred_from_wiki": reason.inferred_from_wiki,

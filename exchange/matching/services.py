@@ -57,6 +57,8 @@ class Reason:
     via: list[Topic] = field(default_factory=list)
     #: `text` as messages to store (reason_messages), e.g. in an agenda session.
     messages: list = field(default_factory=list)
+    #: This reason's part of the partner's combined score (0-1).
+    share: float = 0.0
 
     @property
     def kind(self) -> str:
@@ -73,6 +75,27 @@ class Match:
     transfer_score: float
     joint_score: float
     reasons: list[Reason]
+    #: The combined score as a share (0-1) of the asking city's best partner's, on the
+    #: same topics (a topic filter, active projects left out); filters on the partners
+    #: (state, size band, kind) do not change the reference.
+    score_share: float = 0.0
+
+    @property
+    def transfer_share(self) -> float:
+        """The knowledge-transfer part of the combined score (0-1)."""
+        return _share(scoring.TRANSFER_WEIGHT * self.transfer_score, self.score)
+
+    @property
+    def joint_share(self) -> float:
+        """The joint-project part of the combined score (0-1)."""
+        return _share(scoring.JOINT_WEIGHT * self.joint_score, self.score)
+
+
+def _share(part: float, whole: float) -> float:
+    """part / whole, capped to 0-1 and rounded to four places; 0 when whole is 0."""
+    if whole <= 0:
+        return 0.0
+    return round(min(max(part / whole, 0.0), 1.0), 4)
 
 
 def size_band_of(population: int | None) -> str | None:
@@ -182,7 +205,7 @@ def find_partners(city: City, *, kind: str | None = None, topic=None, state: str
     best = scoring.top_k(ranking, limit, candidates)
     pairs = [(int(other), float(transfer[other]), float(joint[other]),
               pair_masks.get(int(other), mask)) for other in best]
-    return _build_matches(snap, city, row, pairs)
+    return _build_matches(snap, city, row, pairs, _best_score(transfer, joint, row))
 
 
 def explain_pair(city: City, other: City) -> Match:
@@ -194,10 +217,19 @@ def explain_pair(city: City, other: City) -> Match:
         return Match(other, 0.0, 0.0, 0.0, [])
     row, other_row = snap.city_row[city.id], snap.city_row[other.id]
     transfer, joint = scoring.pair_scores(snap.model, row, other_row)
-    return _build_matches(snap, city, row, [(other_row, transfer, joint, None)])[0]
+    best = _best_score(*scoring.score_city(snap.model, row), row)
+    return _build_matches(snap, city, row, [(other_row, transfer, joint, None)], best)[0]
 
 
-def _build_matches(snap: Snapshot, city: City, row: int, pairs) -> list[Match]:
+def _best_score(transfer: np.ndarray, joint: np.ndarray, row: int) -> float:
+    """The best combined score of any partner of city `row` (the 100 % of score_share)."""
+    combined = scoring.combine(transfer, joint)
+    combined[row] = 0.0
+    return float(combined.max()) if len(combined) else 0.0
+
+
+def _build_matches(snap: Snapshot, city: City, row: int, pairs,
+                   best_score: float) -> list[Match]:
     """Turn scored pairs into Match objects, loading cities, topics and experiences at once."""
     raw = {other: scoring.explain(snap.model, row, other, mask) for other, _t, _j, mask in pairs}
     other_ids = [int(snap.city_ids[other]) for other, *_ in pairs]
@@ -218,6 +250,7 @@ def _build_matches(snap: Snapshot, city: City, row: int, pairs) -> list[Match]:
     matches = []
     for other, transfer, joint, _mask in pairs:
         partner = cities[int(snap.city_ids[other])]
+        score = float(scoring.combine(transfer, joint))
         reasons = []
         for r in raw[other]:
             via = [topic_at(c) for c in dict.fromkeys((r.our_origin, r.their_origin))
@@ -232,9 +265,9 @@ def _build_matches(snap: Snapshot, city: City, row: int, pairs) -> list[Match]:
                 evidence=[experiences[i] for i in evidence_ids[other][r] if i in experiences],
                 inferred_from_wiki=r.inferred_from_wiki,
                 text=" ".join(message.render() for message in messages),
-                via=via, messages=messages))
-        matches.append(Match(partner, round(float(scoring.combine(transfer, joint)), 4),
-                             round(transfer, 4), round(joint, 4), reasons))
+                via=via, messages=messages, share=_share(r.weight, score)))
+        matches.append(Match(partner, round(score, 4), round(transfer, 4), round(joint, 4),
+                             reasons, score_share=_share(score, best_score)))
     return matches
 
 
