@@ -110,7 +110,9 @@ def configure_domains(app: Flask) -> None:
     """Register each domain's blueprint."""
     for domain in DOMAINS:
         module = import_domain_module(domain, "views")
-        if module is not None and hasattr(module, "bp"):
+        if module is not None and hasattr(module, "init_app"):
+            module.init_app(app)  # the API: registered through flask-smorest's Api
+        elif module is not None and hasattr(module, "bp"):
             app.register_blueprint(module.bp)
     from .auth import privacy
 
@@ -226,8 +228,12 @@ def configure_errors(app: Flask) -> None:
 
     app.register_error_handler(CSRFError, refused_form)
 
+    from .api import problems
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if problems.is_api_request():
+            return problems.handle_error(error)  # routes not found, 405, 413: problems too
         if wants_json():
             response = jsonify(error={"status": error.code, "name": error.name,
                                       "message": error.description})
@@ -253,6 +259,9 @@ def configure_errors(app: Flask) -> None:
             return lost_connection.lost_connection(error)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
+        if problems.is_api_request():
+            return problems.problem_response(500, _("Ein unerwarteter Fehler ist aufgetreten."),
+                                             name="Internal Server Error")
         if wants_json():
             return jsonify(error={"status": 500, "name": "Internal Server Error",
                                   "message": "An unexpected error occurred."}), 500

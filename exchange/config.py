@@ -24,6 +24,13 @@ class DefaultConfig:
     """Safe defaults for development: everything lives under the instance folder."""
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: The OpenAPI document of /api/v1 (flask-smorest; docs/api.md): served at
+    #: /api/v1/openapi.json, no CDN-based UI (our CSP forbids it; /api/v1/docs is ours).
+    API_TITLE = "City Exchange API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
     #: Seconds a form's CSRF token stays valid after the page was shown (8 hours: a
     #: working day on one form); an expired form is shown again with a message.
     WTF_CSRF_TIME_LIMIT = 8 * 3600

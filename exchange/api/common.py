@@ -1,32 +1,40 @@
-"""Shared API plumbing: authentication, JSON errors, request parsing, pagination."""
+"""Shared API plumbing: authentication, API errors, request parsing, pagination."""
 from datetime import datetime
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, g, jsonify, request
+from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.permissions import is_member
 from ..extensions import csrf, db
 from ..util import MAX_ID
+from .problems import problem_response
 
 
 class ApiError(Exception):
-    """A client error with a status code, a message and optional details."""
+    """A client error of the API layer with a status, a message and optional details.
 
-    def __init__(self, status: int, message: str, **details):
-        super().__init__(message)
+    The domains raise DomainError (exchange/errors.py); this is for what only the API
+    checks (query arguments, body shape). `problem` names the problem type (problems.py),
+    `headers` are added to the answer; `fields` / `errors` details are field errors.
+    """
+
+    def __init__(self, status: int, message, problem: str | None = None,
+                 headers: dict | None = None, **details):
+        super().__init__(str(message))
         self.status = status
         self.message = message
+        self.problem = problem
+        self.headers = headers or {}
         self.details = details
 
 
-def error_response(status: int, message: str, **details):
-    """The JSON body every API error has: {"error": {"status", "message", ...}}."""
-    body = {"status": status, "message": str(message)}
-    body.update(details)
-    return jsonify(error=body), status
+def error_response(status: int, message, problem: str | None = None, **details):
+    """The problem document of one error (problems.problem_response)."""
+    errors = details.pop("errors", None) or details.pop("fields", None)
+    return problem_response(status, message, problem=problem, errors=errors, **details)
 
 
 def token_refused():
@@ -36,31 +44,34 @@ def token_refused():
     refusal = g.get("token_refusal")
     if refusal == "revoked":
         return error_response(401, _("Dieser Token wurde widerrufen. Bitte erstellen Sie "
-                                     "im Profil einen neuen."))
+                                     "im Profil einen neuen."), problem="token-revoked")
     if refusal == "expired":
         return error_response(401, _("Dieser Token ist abgelaufen. Bitte erstellen Sie im "
-                                     "Profil einen neuen."))
+                                     "Profil einen neuen."), problem="token-expired")
     if refusal == "read_only":
-        return error_response(403, _("Dieser Token darf nur lesen."))
+        return error_response(403, _("Dieser Token darf nur lesen."), problem="token-read-only")
     return None
 
 
 def api_view(function):
-    """Decorator for every API view: login required, ApiError turned into JSON."""
+    """Decorator for every API view: login required, session writes only as JSON.
+
+    Errors the view raises (DomainError, ApiError, validation and HTTP errors) are
+    answered by the blueprint's one handler (problems.handle_error).
+    """
     @wraps(function)
     def wrapper(*args, **kwargs):
         if not is_member(current_user):
             return token_refused() or error_response(
-                401, "authentication required: log in or send 'Authorization: Bearer <token>'")
+                401, _("Anmeldung erforderlich: melden Sie sich an oder senden Sie "
+                       "\"Authorization: Bearer <Token>\"."))
         if request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("token_auth"):
             # Session-authenticated writes must be JSON: browsers cannot send that
             # cross-site without a CORS preflight, which this API never grants.
             if not request.is_json:
-                return error_response(415, "send the request body as application/json")
-        try:
-            return function(*args, **kwargs)
-        except ApiError as error:
-            return error_response(error.status, error.message, **error.details)
+                return error_response(415, _("Senden Sie den Inhalt der Anfrage als "
+                                             "application/json."))
+        return function(*args, **kwargs)
     # Token clients have no CSRF token; see the content-type rule above.
     return csrf.exempt(wrapper)
 
@@ -69,7 +80,7 @@ def json_body() -> dict:
     """The request's JSON object, or a 400 error."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "request body must be a JSON object")
+        raise ApiError(400, not_an_object_message())
     return data
 
 
@@ -85,9 +96,14 @@ def int_arg(name: str, default: int, minimum: int = 1, maximum: int = MAX_ID) ->
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, f"query parameter {name!r} must be an integer") from None
+        raise ApiError(400, _("Der Abfrageparameter %(name)s muss eine ganze Zahl sein.",
+                              name=repr(name)), errors={name: _("keine ganze Zahl")}) from None
     if not minimum <= value <= maximum:
-        raise ApiError(400, f"query parameter {name!r} must be between {minimum} and {maximum}")
+        raise ApiError(400, _("Der Abfrageparameter %(name)s muss zwischen %(minimum)s und "
+                              "%(maximum)s liegen.", name=repr(name), minimum=minimum,
+                              maximum=maximum),
+                       errors={name: _("muss zwischen %(minimum)s und %(maximum)s liegen",
+                                       minimum=minimum, maximum=maximum)})
     return value
 
 
@@ -113,9 +129,9 @@ def slug_arg(model, name: str, fields: dict | None = None):
         return None
     found = db.session.scalar(sa.select(model).filter_by(slug=slug))
     if found is None:
-        message = f"unknown {name} {slug!r}"
+        message = _("Unbekannt: %(name)s %(slug)s", name=name, slug=repr(slug))
         if fields is None:
-            raise ApiError(400, message)
+            raise ApiError(400, message, errors={name: message})
         fields[name] = message
     return found
 
@@ -125,14 +141,25 @@ def utc_iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value is not None else None
 
 
+def unknown_value(name: str, value, allowed) -> str:
+    """The message for a query argument or field outside its list of values."""
+    return _("Unbekannter Wert für %(name)s: %(value)s; erlaubt: %(allowed)s",
+             name=repr(name), value=repr(value), allowed=", ".join(allowed))
+
+
+def not_an_object_message() -> str:
+    """The message for a body that is no JSON object."""
+    return _("Der Inhalt der Anfrage muss ein JSON-Objekt sein.")
+
+
 def not_found(what: str):
-    """Raise a 404 API error naming what was not found."""
-    raise ApiError(404, f"{what} not found")
+    """Raise a 404 API error naming what was not found (`what` already translated)."""
+    raise ApiError(404, _("%(what)s nicht gefunden", what=what))
 
 
-def forbidden(message: str = "you may not do this"):
+def forbidden(message=None):
     """Raise a 403 API error."""
-    raise ApiError(403, message)
+    raise ApiError(403, message or _("Sie dürfen das nicht."))
 
 
 __all__ = ["ApiError", "api_view", "error_response", "json_body", "int_arg", "page_of",

@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..errors import DomainError
 from ..extensions import db
 from ..util import is_single_line, utcnow
 from .models import (ROLES, TOKEN_SCOPES, ApiToken, PasswordReset, User, local_today,
@@ -34,8 +35,10 @@ MIN_DISTINCT_CHARACTERS = 4
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
 
 
-class AccountError(ValueError):
+class AccountError(DomainError, ValueError):
     """An account operation was refused; the message is shown to the user."""
+
+    status = 422
 
 
 class PasswordPolicyError(AccountError):

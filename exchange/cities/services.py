@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..auth import permissions
+from ..errors import DomainError, DomainPermissionError
 from ..extensions import db
 from ..util import is_single_line, slugify
 from .models import MATURITY_MAX, MATURITY_MIN, STANCES, City, Interest, Topic
@@ -42,12 +43,14 @@ _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _AGS_RE = re.compile(r"^\d{8}$")
 
 
-class CityError(ValueError):
+class CityError(DomainError, ValueError):
     """Invalid city or interest data; the (German) message is shown to the user."""
 
+    status = 422
 
-class PermissionDenied(PermissionError):
-    """The acting user may not change this city."""
+
+class PermissionDenied(DomainPermissionError):
+    """The acting user may not change this city (403)."""
 
 
 # --- municipality directory ------------------------------------------------------------

@@ -8,6 +8,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..cities.models import City, Topic
 from ..cities.services import STATES as GERMAN_STATES
+from ..errors import DomainError
 from ..extensions import db
 from ..wiki.models import Experience
 from . import scoring
@@ -33,12 +34,16 @@ MAX_LIMIT = 100
 MAX_EVIDENCE = 5
 
 
-class MatchError(ValueError):
-    """Invalid matchmaking request (unknown kind, size band, state, limit)."""
+class MatchError(DomainError, ValueError):
+    """Invalid matchmaking request (unknown kind, size band, state, limit); 400."""
+
+    status = 400
 
 
 class UnknownTopic(MatchError):
-    """The topic filter names no known topic."""
+    """The topic filter names no known topic (422, as the API has always answered)."""
+
+    status = 422
 
 
 @dataclass

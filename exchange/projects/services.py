@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from ..auth import permissions
 from ..auth.models import User
 from ..cities.models import City, Topic
+from ..errors import DomainError, DomainPermissionError
 from ..extensions import db
 from ..generated import N_, Message
 from ..util import is_single_line, parse_id, utcnow
@@ -33,7 +34,7 @@ STATE_EVENTS = {"proposed": "proposed", "active": "activated", "declined": "reje
                 "completed": "completed", "withdrawn": "withdrawn"}
 
 
-class ProjectError(ValueError):
+class ProjectError(DomainError, ValueError):
     """Invalid input for a project operation (HTTP 422); the message is shown to users."""
 
     status = 422
@@ -43,9 +44,10 @@ class ProjectConflict(ProjectError):
     """The project's state does not allow this (HTTP 409), e.g. answering twice."""
 
     status = 409
+    problem = "conflict"
 
 
-class ProjectPermissionError(PermissionError):
+class ProjectPermissionError(DomainPermissionError):
     """The actor may not do this (HTTP 403)."""
 
     status = 403

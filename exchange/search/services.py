@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.orm import Session, selectinload
 
+from ..errors import DomainError
 from ..extensions import db
 from ..formatting import topic_name
 from .analysis import fold
@@ -32,8 +33,10 @@ RETRY_AFTER_SECONDS = 30
 
 
 
-class SearchError(ValueError):
-    """Bad search arguments (page, page size, sort)."""
+class SearchError(DomainError, ValueError):
+    """Bad search arguments (page, page size, sort); 400."""
+
+    status = 400
 
 
 @dataclass

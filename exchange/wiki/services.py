@@ -27,6 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.permissions import can_edit_experience, can_read_experience, can_write_for_city
+from ..errors import DomainError, DomainPermissionError
 from ..extensions import db
 from ..util import is_single_line, slugify, utcnow
 from .models import KINDS, STATUSES, Experience, Revision, excerpt_of, experience_topics
@@ -44,19 +45,17 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_SLUGS = frozenset({"neu"})
 
 
-class WikiError(ValueError):
-    """Invalid input for an experience; `errors` maps field names to German messages."""
+class WikiError(DomainError, ValueError):
+    """Invalid input for an experience (422); `errors` maps field names to German messages."""
 
-    def __init__(self, message: str | None = None, errors: dict | None = None):
-        self.errors = dict(errors or {})
-        if message is None:
-            message = " ".join(str(text) for text in self.errors.values())
-        super().__init__(message)
-        self.message = message
+    status = 422
 
 
 class EditConflict(WikiError):
     """The edit started from an older revision; `current` is the revision saved meanwhile."""
+
+    status = 409
+    problem = "edit-conflict"
 
     def __init__(self, current: Revision):
         super().__init__(_("Jemand anderes hat diese Erfahrung inzwischen gespeichert "
@@ -66,13 +65,11 @@ class EditConflict(WikiError):
         self.current = current
 
 
-class PermissionDenied(PermissionError):
-    """The actor may not write this experience."""
+class PermissionDenied(DomainPermissionError):
+    """The actor may not write this experience (403)."""
 
     def __init__(self, message: str | None = None):
-        message = message or _("Sie dürfen Erfahrungen dieser Stadt nicht bearbeiten.")
-        super().__init__(message)
-        self.message = message
+        super().__init__(message or _("Sie dürfen Erfahrungen dieser Stadt nicht bearbeiten."))
 
 
 # --- validation --------------------------------------------------------------------------

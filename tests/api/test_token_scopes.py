@@ -36,14 +36,19 @@ def test_a_read_token_reads_but_may_not_write(client, bearer, anna):
 
     response = client.post("/api/v1/experiences", json=NEW_EXPERIENCE, headers=headers)
     assert response.status_code == 403
-    # The API's error shape (api/common.py error_response), with a message that says why.
-    assert response.get_json() == {"error": {"status": 403,
-                                             "message": "Dieser Token darf nur lesen."}}
+    # A problem document (api/problems.py) keeping the older `error` member, with a
+    # message that says why.
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["error"] == {"status": 403, "message": "Dieser Token darf nur lesen."}
+    assert body["type"] == "/api/v1/problems/token-read-only" and body["status"] == 403
+    assert body["detail"] == "Dieser Token darf nur lesen."
     assert _experiences() == 0
 
     english = client.post("/api/v1/experiences", json=NEW_EXPERIENCE,
                           headers={**headers, "Accept-Language": "en"})
     assert english.get_json()["error"]["message"] == "This token may only read."
+    assert english.get_json()["detail"] == "This token may only read."
 
 
 def test_a_write_token_writes(client, bearer, anna):
@@ -100,9 +105,10 @@ def test_an_expired_token_gets_401(client, bearer, anna):
     for response in (client.get("/api/v1/cities", headers=headers),
                      client.post("/api/v1/experiences", json=NEW_EXPERIENCE, headers=headers)):
         assert response.status_code == 401
-        assert response.get_json() == {"error": {
+        assert response.get_json()["error"] == {
             "status": 401,
-            "message": "Dieser Token ist abgelaufen. Bitte erstellen Sie im Profil einen neuen."}}
+            "message": "Dieser Token ist abgelaufen. Bitte erstellen Sie im Profil einen neuen."}
+        assert response.get_json()["type"] == "/api/v1/problems/token-expired"
     assert _experiences() == 0
     # Just before its expiry it still works.
     token.expires_at = utcnow() + timedelta(minutes=1)
@@ -118,9 +124,11 @@ def test_a_revoked_token_gets_401_and_an_unknown_one_the_general_answer(client, 
     assert response.status_code == 401
     assert "widerrufen" in response.get_json()["error"]["message"]
 
-    unknown = client.get("/api/v1/cities", headers={"Authorization": "Bearer cx_erfunden"})
+    unknown = client.get("/api/v1/cities", headers={"Authorization": "Bearer cx_erfunden",
+                                                     "Accept-Language": "en"})
     assert unknown.status_code == 401
     assert "authentication required" in unknown.get_json()["error"]["message"]
+    assert unknown.get_json()["type"] == "/api/v1/problems/authentication-required"
 
 
 def test_expired_and_read_only_refusals_do_not_lock_the_address(app, client, bearer, anna):

@@ -161,7 +161,7 @@ def test_patch_changes_fields_and_shows_the_event(api, proposal, cdo_stuttgart):
     ({"topics": ["eakte", "nirgendwo"]}, 422, "Unbekanntes Thema: nirgendwo"),
     ({"description": "neu", "state": "completed"}, 422, "cannot change 'state' here"),
     ({}, 422, "nothing to change"),
-    (["title"], 400, "request body must be a JSON object"),
+    (["title"], 400, "Der Inhalt der Anfrage muss ein JSON-Objekt sein."),
 ])
 def test_patch_refuses_bad_input_and_changes_nothing(api, proposal, cdo_stuttgart, body,
                                                      status, message):
