@@ -1,27 +1,29 @@
 """JSON API of cities, the topic taxonomy and interests (read only)."""
 import sqlalchemy as sa
-from flask import jsonify, request, url_for
+from flask import request, url_for
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from ..cities.models import STANCES, City, Interest, Topic, TopicAlias
 from ..extensions import db
 from ..util import slugify
-from .common import ApiError, api_view, page_of, slug_arg, utc_iso
+from .common import ApiError, api_view, page_of, slug_arg, unknown_value, utc_iso
+from .schemas.cities import (CITY_MAX_PER_PAGE, CITY_PER_PAGE, INTEREST_MAX_PER_PAGE,
+                             INTEREST_PER_PAGE, MAX_QUERY_LENGTH, TOPIC_MAX_PER_PAGE,
+                             TOPIC_PER_PAGE, CityDetailSchema, CityListSchema, CityQuery,
+                             InterestListSchema, InterestQuery, TopicDetailSchema,
+                             TopicListSchema, TopicQuery)
+from .schemas.common import paginated
 from .views import bp
-
-#: Page sizes: cities are few, topics many (the OZG catalogue alone has 626 entries).
-CITY_PER_PAGE, CITY_MAX_PER_PAGE = 50, 200
-TOPIC_PER_PAGE, TOPIC_MAX_PER_PAGE = 100, 1000
-INTEREST_PER_PAGE, INTEREST_MAX_PER_PAGE = 100, 1000
-MAX_QUERY_LENGTH = 200
 
 
 def _text_arg(name: str) -> str | None:
     """A stripped text query argument (None when absent or empty), or a 400 error."""
     value = (request.args.get(name) or "").strip()
     if len(value) > MAX_QUERY_LENGTH:
-        raise ApiError(400, f"query parameter {name!r} must have at most "
-                            f"{MAX_QUERY_LENGTH} characters")
+        raise ApiError(400, _("Der Abfrageparameter %(name)s darf höchstens %(max)s Zeichen "
+                              "lang sein.", name=repr(name), max=MAX_QUERY_LENGTH),
+                       problem="validation")
     return value or None
 
 
@@ -78,9 +80,11 @@ def _interests(query) -> list[Interest]:
 
 # --- cities ------------------------------------------------------------------------------
 
-@bp.route("/cities")
+@bp.route("/cities", tags=["Cities"])
 @api_view
-def list_cities():
+@bp.arguments(CityQuery, location="query", error_status_code=400)
+@bp.response(200, CityListSchema)
+def list_cities(_args):
     """Cities, filtered by federal state (`state`) and name or slug (`q`)."""
     query = sa.select(City)
     state = _text_arg("state")
@@ -92,28 +96,30 @@ def list_cities():
         query = query.where(sa.or_(sa.func.lower(City.name).like(pattern, escape="\\"),
                                    City.slug.like(_slug_like(text), escape="\\")))
     cities = page_of(query.order_by(City.name, City.slug), CITY_PER_PAGE, CITY_MAX_PER_PAGE)
-    return jsonify(items=[city_json(city) for city in cities.items], total=cities.total,
-                   page=cities.page, per_page=cities.per_page)
+    return paginated(cities, [city_json(city) for city in cities.items])
 
 
-@bp.route("/cities/<slug>")
+@bp.route("/cities/<slug>", tags=["Cities"])
 @api_view
+@bp.response(200, CityDetailSchema)
 def get_city(slug: str):
     """One city with its Markdown profile and its interests."""
     city = db.one_or_404(sa.select(City).filter_by(slug=slug),
-                         description=f"city {slug!r} not found")
+                         description=_("Stadt %(slug)s nicht gefunden", slug=repr(slug)))
     data = city_json(city)
     data["profile"] = city.profile or ""
     data["interests"] = [interest_json(interest) for interest in
                          _interests(sa.select(Interest).where(Interest.city_id == city.id))]
-    return jsonify(data)
+    return data
 
 
 # --- topics ------------------------------------------------------------------------------
 
-@bp.route("/topics")
+@bp.route("/topics", tags=["Topics"])
 @api_view
-def list_topics():
+@bp.arguments(TopicQuery, location="query", error_status_code=400)
+@bp.response(200, TopicListSchema)
+def list_topics(_args):
     """The topic tree as a flat list, filtered by `parent` slug and `q` (names, aliases)."""
     query = sa.select(Topic)
     parent_topic = slug_arg(Topic, "parent")
@@ -135,16 +141,17 @@ def list_topics():
     parents = dict(db.session.execute(
         sa.select(Topic.id, Topic.slug).where(Topic.id.in_(
             {topic.parent_id for topic in topics if topic.parent_id}))).all())
-    return jsonify(items=[topic_json(topic, parents.get(topic.parent_id)) for topic in topics],
-                   total=pagination.total, page=pagination.page, per_page=pagination.per_page)
+    return paginated(pagination, [topic_json(topic, parents.get(topic.parent_id))
+                                  for topic in topics])
 
 
-@bp.route("/topics/<slug>")
+@bp.route("/topics/<slug>", tags=["Topics"])
 @api_view
+@bp.response(200, TopicDetailSchema)
 def get_topic(slug: str):
     """One topic with description, ancestors, children and the cities' interests in it."""
     topic = db.one_or_404(sa.select(Topic).filter_by(slug=slug),
-                          description=f"topic {slug!r} not found")
+                          description=_("Thema %(slug)s nicht gefunden", slug=repr(slug)))
     data = topic_json(topic)
     data["description"] = topic.description or ""
     data["ancestors"] = [ancestor.slug for ancestor in topic.ancestors()]
@@ -154,14 +161,16 @@ def get_topic(slug: str):
     ]
     data["interests"] = [interest_json(interest) for interest in
                          _interests(sa.select(Interest).where(Interest.topic_id == topic.id))]
-    return jsonify(data)
+    return data
 
 
 # --- interests ---------------------------------------------------------------------------
 
-@bp.route("/interests")
+@bp.route("/interests", tags=["Interests"])
 @api_view
-def list_interests():
+@bp.arguments(InterestQuery, location="query", error_status_code=400)
+@bp.response(200, InterestListSchema)
+def list_interests(_args):
     """Interests, filtered by `city`, `topic` (slugs) and `stance`."""
     query = sa.select(Interest)
     city = slug_arg(City, "city")
@@ -173,8 +182,8 @@ def list_interests():
     stance = _text_arg("stance")
     if stance is not None:
         if stance not in STANCES:
-            raise ApiError(400, f"unknown stance {stance!r}; use one of {', '.join(STANCES)}")
+            raise ApiError(400, unknown_value("stance", stance, STANCES),
+                           problem="validation", errors={"stance": _("unbekannt")})
         query = query.where(Interest.stance == stance)
     interests = page_of(_ordered_interests(query), INTEREST_PER_PAGE, INTEREST_MAX_PER_PAGE)
-    return jsonify(items=[interest_json(interest) for interest in interests.items],
-                   total=interests.total, page=interests.page, per_page=interests.per_page)
+    return paginated(interests, [interest_json(interest) for interest in interests.items])

@@ -4,9 +4,9 @@ from flask import jsonify, request, url_for
 
 from ..cities.models import City
 from ..extensions import db
-from ..matching.services import (KINDS, MAX_LIMIT, Match, MatchError, UnknownTopic,
-                                 find_partners)
+from ..matching.services import KINDS, MAX_LIMIT, Match, find_partners
 from .common import ApiError, api_view, int_arg
+from .schemas.common import envelope
 from .views import bp
 
 DEFAULT_LIMIT = 10
@@ -64,14 +64,11 @@ def city_matches(slug: str):
         raise ApiError(400, "query parameter 'kind' must be one of: " + ", ".join(KINDS))
     limit = int_arg("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
     include_active = _bool_arg("include_active")
-    try:
-        matches = find_partners(
-            city, kind=kind, topic=request.args.get("topic") or None,
-            state=request.args.get("state") or None,
-            size_band=request.args.get("size_band") or None,
-            limit=limit, include_active=include_active)
-    except UnknownTopic as error:
-        raise ApiError(422, str(error)) from None
-    except MatchError as error:
-        raise ApiError(400, str(error)) from None
-    return jsonify(city=city.slug, matches=[match_json(m) for m in matches])
+    # MatchError (400) and UnknownTopic (422) are DomainErrors: the blueprint's handler.
+    matches = find_partners(
+        city, kind=kind, topic=request.args.get("topic") or None,
+        state=request.args.get("state") or None,
+        size_band=request.args.get("size_band") or None,
+        limit=limit, include_active=include_active)
+    items = [match_json(m) for m in matches]
+    return jsonify(envelope(items, len(items), per_page=limit, legacy="matches", city=city.slug))

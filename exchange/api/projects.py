@@ -1,5 +1,6 @@
 """JSON API of joint projects and the notification inbox, over the projects services."""
 from flask import jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth import permissions
@@ -8,6 +9,7 @@ from ..extensions import db
 from ..projects import services, states
 from ..projects.models import Notification, Project, ProjectComment
 from .common import ApiError, api_view, int_arg, json_body, page_of, slug_arg, utc_iso
+from .schemas.common import envelope, paginated
 from .views import bp
 
 DEFAULT_PER_PAGE = 20
@@ -99,20 +101,8 @@ def _load(project_id: int) -> Project:
     """A project the user may see, or 404."""
     project = services.get_visible_project(current_user, project_id)
     if project is None:
-        raise ApiError(404, "project not found")
+        raise ApiError(404, _("Projekt nicht gefunden"))
     return project
-
-
-def _call(function, *args, **kwargs):
-    """Run a service; refusals become 403/409/422 JSON errors with nothing stored."""
-    try:
-        return function(*args, **kwargs)
-    except services.ProjectPermissionError as error:
-        db.session.rollback()
-        raise ApiError(403, str(error)) from None
-    except services.ProjectError as error:
-        db.session.rollback()
-        raise ApiError(error.status, str(error)) from None
 
 
 def _string(data: dict, field: str, default=None, required=False):
@@ -148,8 +138,8 @@ def list_projects():
     city = slug_arg(City, "city")
     query = services.projects_query(current_user, scope=scope, state=state, city=city)
     pagination = page_of(query, DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    return jsonify(projects=[project_json(p) for p in pagination.items], total=pagination.total,
-                   page=pagination.page, per_page=pagination.per_page)
+    return jsonify(paginated(pagination, [project_json(p) for p in pagination.items],
+                             legacy="projects"))
 
 
 @bp.route("/projects/<int:project_id>")
@@ -167,8 +157,8 @@ def create_project():
     submit = data.get("submit", True)
     if not isinstance(submit, bool):
         raise ApiError(422, "field 'submit' must be true or false")
-    project = _call(
-        services.propose_project, current_user,
+    project = services.propose_project(
+        current_user,
         _string(data, "title", "", required=True), _string(data, "description", ""),
         _string_list(data, "topics"), _string_list(data, "invited_cities"),
         from_match_city=_string(data, "from_match_city"), submit=submit,
@@ -199,7 +189,7 @@ def update_project(project_id: int):
     for field, value in data.items():
         if value is None:
             raise ApiError(422, f"field {field!r} must not be null")
-    _call(services.update_project, current_user, project,
+    services.update_project(current_user, project,
           title=_string(data, "title"), description=_string(data, "description"),
           topics=_string_list(data, "topics", default=None))
     db.session.commit()
@@ -215,7 +205,7 @@ def respond_to_project(project_id: int):
     accept = data.get("accept")
     if not isinstance(accept, bool):
         raise ApiError(422, "field 'accept' must be true or false")
-    _call(services.respond, current_user, project, accept, _string(data, "message", ""),
+    services.respond(current_user, project, accept, _string(data, "message", ""),
           city=_string(data, "city"))
     db.session.commit()
     return jsonify(project_json(project, detail=True))
@@ -227,7 +217,7 @@ def transition_project(project_id: int):
     """Change the state: {"to": "proposed" | "completed" | "withdrawn"}."""
     project = _load(project_id)
     target = _string(json_body(), "to", "", required=True)
-    _call(services.transition, current_user, project, target)
+    services.transition(current_user, project, target)
     db.session.commit()
     return jsonify(project_json(project, detail=True))
 
@@ -237,7 +227,7 @@ def transition_project(project_id: int):
 def comment_project(project_id: int):
     """Add a comment: {"body": str}; 201."""
     project = _load(project_id)
-    comment = _call(services.comment, current_user, project,
+    comment = services.comment(current_user, project,
                     _string(json_body(), "body", "", required=True))
     db.session.commit()
     return jsonify(comment_json(comment)), 201
@@ -248,7 +238,7 @@ def comment_project(project_id: int):
 def invite_to_project(project_id: int):
     """Invite one more city: {"city": slug}; 201."""
     project = _load(project_id)
-    _call(services.invite_city, current_user, project,
+    services.invite_city(current_user, project,
           _string(json_body(), "city", "", required=True))
     db.session.commit()
     return jsonify(project_json(project, detail=True)), 201
@@ -259,7 +249,7 @@ def invite_to_project(project_id: int):
 def report_project(project_id: int):
     """Create (once) the draft project report of a completed project; 201."""
     project = _load(project_id)
-    experience = _call(services.create_project_report, current_user, project)
+    experience = services.create_project_report(current_user, project)
     db.session.commit()
     return jsonify(experience=experience.slug, project=project_json(project)), 201
 
@@ -270,10 +260,10 @@ def list_notifications():
     """The user's notifications, newest first (?unread=1 for unread ones only)."""
     unread_only = request.args.get("unread") in ("1", "true")
     limit = int_arg("limit", 100, maximum=500)
-    return jsonify(
-        notifications=[notification_json(n) for n in services.notifications_for(
-            current_user, unread_only=unread_only, limit=limit)],
-        unread_count=services.unread_count(current_user))
+    items = [notification_json(n) for n in services.notifications_for(
+        current_user, unread_only=unread_only, limit=limit)]
+    return jsonify(envelope(items, len(items), per_page=limit, legacy="notifications",
+                            unread_count=services.unread_count(current_user)))
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
@@ -282,7 +272,7 @@ def read_notification(notification_id: int):
     """Mark one of the user's notifications read."""
     notification = services.get_notification(current_user, notification_id)
     if notification is None:
-        raise ApiError(404, "notification not found")
+        raise ApiError(404, _("Benachrichtigung nicht gefunden"))
     services.mark_read(current_user, notification)
     db.session.commit()
     return jsonify(notification_json(notification))

@@ -17,6 +17,7 @@ caller's language, and its "generated" list names those fields (exchange/generat
 the planner's own texts come as typed.
 """
 from flask import Response, jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.permissions import can_read_experience
@@ -29,6 +30,7 @@ from ..visits.models import STATUSES, AgendaSession, Visit
 from ..visits.services import overlaps, visits_query
 from ..visits.timeutil import VISIT_TIMEZONE, isoformat
 from .common import ApiError, api_view, json_body, not_found, page_of, slug_arg
+from .schemas.common import paginated
 from .views import bp
 
 #: Largest page of the visit list.
@@ -124,7 +126,7 @@ def visit_detail(visit: Visit) -> dict:
 def _visit_or_404(visit_id: int) -> Visit:
     visit = db.session.get(Visit, visit_id) if visit_id <= services.ID_MAX else None
     if visit is None:
-        not_found("visit")
+        not_found(_("Besuch"))
     return visit
 
 
@@ -140,8 +142,8 @@ def visit_list():
     if when not in (None, "upcoming", "past"):
         raise ApiError(400, "when must be 'upcoming' or 'past'")
     pagination = page_of(visits_query(city=city, status=status, when=when), 20, MAX_PER_PAGE)
-    return {"visits": [visit_summary(visit) for visit in pagination.items],
-            "total": pagination.total, "page": pagination.page, "per_page": pagination.per_page}
+    return paginated(pagination, [visit_summary(visit) for visit in pagination.items],
+                     legacy="visits")
 
 
 @bp.route("/visits/<int:visit_id>")
@@ -185,19 +187,6 @@ def _fields(data: dict, allowed: tuple) -> dict:
     return data
 
 
-def _call(function, *args, **kwargs):
-    """Run a visit service; refusals become 403/422 JSON errors with nothing stored."""
-    try:
-        return function(*args, **kwargs)
-    except services.VisitPermissionDenied as error:
-        db.session.rollback()
-        raise ApiError(403, error.message) from None
-    except services.VisitError as error:
-        db.session.rollback()
-        raise ApiError(422, error.message,
-                       errors={key: str(text) for key, text in error.errors.items()}) from None
-
-
 def _created(body: dict, location: str):
     response = jsonify(body)
     response.status_code = 201
@@ -209,7 +198,7 @@ def _session_or_404(visit: Visit, session_id: int) -> AgendaSession:
     session = (db.session.get(AgendaSession, session_id) if session_id <= services.ID_MAX
                else None)
     if session is None or session.visit_id != visit.id:
-        not_found("session")
+        not_found(_("Programmpunkt"))
     return session
 
 
@@ -220,7 +209,7 @@ def visit_create():
     data = _fields(json_body(), VISIT_CREATE_FIELDS)
     required = {name: None for name in ("title", "host_city", "visiting_city", "starts_at",
                                         "ends_at")}
-    visit = _call(services.create_visit, current_user, **{**required, **data})
+    visit = services.create_visit(current_user, **{**required, **data})
     db.session.commit()
     return _created(visit_detail(visit), url_for("api.visit_show", visit_id=visit.id))
 
@@ -231,7 +220,7 @@ def visit_update(visit_id: int):
     """Change a visit's fields (as the edit form, plus "outcomes"); others stay."""
     visit = _visit_or_404(visit_id)
     data = _fields(json_body(), VISIT_UPDATE_FIELDS)
-    _call(services.update_visit, current_user, visit, **data)
+    services.update_visit(current_user, visit, **data)
     db.session.commit()
     return visit_detail(visit)
 
@@ -251,10 +240,10 @@ def visit_propose_agenda(visit_id: int):
         raise ApiError(422, "field 'replace' must be true or false",
                        errors={"replace": "muss true oder false sein"})
     try:
-        _call(propose_agenda, current_user, visit, replace=replace)
-    except ApiError as error:
-        if error.status == 422 and "replace" in error.details.get("errors", {}):
-            raise ApiError(409, error.message, **error.details) from None
+        propose_agenda(current_user, visit, replace=replace)
+    except services.VisitError as error:
+        if "replace" in error.errors:  # an agenda exists: a conflict, not bad input
+            error.status, error.problem = 409, "conflict"
         raise
     db.session.commit()
     return visit_detail(visit)
@@ -267,7 +256,7 @@ def session_create(visit_id: int):
     visit = _visit_or_404(visit_id)
     data = _fields(json_body(), SESSION_FIELDS)
     required = {"title": None, "starts_at": None, "ends_at": None}
-    session = _call(services.add_session, current_user, visit, **{**required, **data})
+    session = services.add_session(current_user, visit, **{**required, **data})
     db.session.commit()
     return _created(session_json(session), url_for("api.visit_show", visit_id=visit.id))
 
@@ -279,7 +268,7 @@ def session_update(visit_id: int, session_id: int):
     visit = _visit_or_404(visit_id)
     session = _session_or_404(visit, session_id)
     data = _fields(json_body(), SESSION_FIELDS)
-    _call(services.update_session, current_user, session, **data)
+    services.update_session(current_user, session, **data)
     db.session.commit()
     return session_json(session)
 
@@ -290,7 +279,7 @@ def session_delete(visit_id: int, session_id: int):
     """Remove an agenda session; the others are renumbered. 204."""
     visit = _visit_or_404(visit_id)
     session = _session_or_404(visit, session_id)
-    _call(services.remove_session, current_user, session)
+    services.remove_session(current_user, session)
     db.session.commit()
     return "", 204
 
@@ -300,6 +289,6 @@ def session_delete(visit_id: int, session_id: int):
 def member_create(visit_id: int):
     """Add a delegation member: {"user": e-mail} or {"guest_name": ...}; 201."""
     visit = _visit_or_404(visit_id)
-    member = _call(services.add_member, current_user, visit, json_body())
+    member = services.add_member(current_user, visit, json_body())
     db.session.commit()
     return _created(member_json(member), url_for("api.visit_show", visit_id=visit.id))

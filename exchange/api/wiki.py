@@ -1,13 +1,15 @@
 """JSON API of the wiki: list, read, create and update experiences; read their revisions."""
 import sqlalchemy as sa
 from flask import jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.permissions import can_edit_experience, can_read_experience
 from ..extensions import db
 from ..wiki import services
 from ..wiki.models import KINDS, STATUSES, Experience, Revision
-from .common import ApiError, api_view, error_response, json_body, page_of, slug_arg, utc_iso
+from .common import ApiError, api_view, json_body, page_of, slug_arg, utc_iso
+from .schemas.common import envelope
 from .views import bp
 
 DEFAULT_PER_PAGE = 20
@@ -60,14 +62,16 @@ def revision_json(revision: Revision, with_body: bool = True) -> dict:
     return data
 
 
-def _validation_error(fields: dict, message: str = "validation failed"):
-    return ApiError(422, message, fields={key: str(value) for key, value in fields.items()})
+def _validation_error(fields: dict, message=None):
+    return ApiError(422, message or _("Die Eingaben sind ungültig; siehe die Fehler der "
+                                      "einzelnen Felder."),
+                    fields={key: str(value) for key, value in fields.items()})
 
 
 def _readable(slug: str) -> Experience:
     experience = services.get_experience(slug)
     if experience is None or not can_read_experience(current_user, experience):
-        raise ApiError(404, f"experience {slug!r} not found")
+        raise ApiError(404, _("Erfahrung %(slug)s nicht gefunden", slug=repr(slug)))
     return experience
 
 
@@ -117,7 +121,7 @@ def list_experiences():
         fields["status"] = f"must be one of {', '.join(STATUSES)}"
     if fields:
         # Bad query arguments are 400 throughout the API (as in cities.py and int_arg).
-        raise ApiError(400, "unknown filter value", fields=fields)
+        raise ApiError(400, _("Unbekannter Filterwert"), problem="validation", fields=fields)
     pagination = page_of(services.experiences_query(current_user, city=city, topic=topic,
                                                     kind=kind, status=status),
                          DEFAULT_PER_PAGE, MAX_PER_PAGE)
@@ -150,19 +154,14 @@ def create_experience():
     topics = _topics_or_error(data.get("topics") or [], fields)
     if fields:
         raise _validation_error(fields)
-    try:
-        experience = services.create_experience(
-            current_user, city, data.get("title"), data.get("body") or "",
-            kind=data.get("kind") or "lesson_learned", topics=topics,
-            status=data.get("status") or "draft", slug=data.get("slug"),
-            contact_name=data.get("contact_name"), contact_email=data.get("contact_email"),
-            summary=data.get("summary") or "")
-    except services.PermissionDenied as error:
-        db.session.rollback()
-        raise ApiError(403, str(error)) from None
-    except services.WikiError as error:
-        db.session.rollback()
-        raise _validation_error(error.errors or {"": error.message}, error.message) from None
+    # A refusal (services.WikiError, PermissionDenied) is a DomainError: the blueprint's
+    # handler rolls back and answers 422 / 403 with the field errors.
+    experience = services.create_experience(
+        current_user, city, data.get("title"), data.get("body") or "",
+        kind=data.get("kind") or "lesson_learned", topics=topics,
+        status=data.get("status") or "draft", slug=data.get("slug"),
+        contact_name=data.get("contact_name"), contact_email=data.get("contact_email"),
+        summary=data.get("summary") or "")
     written = experience_json(experience)  # before the commit expires it (see PUT)
     db.session.commit()
     response = jsonify(written)
@@ -178,7 +177,7 @@ def update_experience(slug: str):
     """Update from `base_revision`; 409 with the current state when that is stale."""
     experience = _readable(slug)
     if not can_edit_experience(current_user, experience):
-        raise ApiError(403, "you may not edit experiences of this city")
+        raise services.PermissionDenied()
     data = json_body()
     fields = _check_types(data)
     base = data.get("base_revision")
@@ -209,22 +208,14 @@ def update_experience(slug: str):
             contact_name=text("contact_name"), contact_email=text("contact_email"),
             summary=data.get("summary") or "")
     except services.EditConflict as conflict:
+        # The one refusal with more to say: the current state to merge with.
         db.session.rollback()
-        current = _readable(slug)
-        return jsonify(
-            error={"status": 409, "message": "edit conflict: the experience was changed "
-                   "after your base revision; merge and send again with the current revision",
-                   "fields": {"base_revision": "stale"}},
-            current_revision=conflict.current.id,
-            base_revision=base,
-            experience=experience_json(current),
-        ), 409
-    except services.PermissionDenied as error:
-        db.session.rollback()
-        raise ApiError(403, str(error)) from None
-    except services.WikiError as error:
-        db.session.rollback()
-        raise _validation_error(error.errors or {"": error.message}, error.message) from None
+        raise ApiError(409, _("Bearbeitungskonflikt: die Erfahrung wurde nach Ihrer "
+                              "Ausgangsversion geändert; führen Sie die Änderungen zusammen "
+                              "und senden Sie sie mit der aktuellen Version erneut."),
+                       problem="edit-conflict", fields={"base_revision": "stale"},
+                       extra={"current_revision": conflict.current.id, "base_revision": base,
+                              "experience": experience_json(_readable(slug))}) from None
     # The answer names the revision this request wrote. Read after the commit, the
     # expired experience would be loaded again and could name a later writer's revision.
     written = experience_json(experience)
@@ -238,7 +229,7 @@ def list_revisions(slug: str):
     """All revisions of an experience, oldest first, without their bodies."""
     experience = _readable(slug)
     items = [revision_json(revision, with_body=False) for revision in experience.revisions]
-    return jsonify(items=items, total=len(items))
+    return jsonify(envelope(items, len(items)))
 
 
 @bp.route("/experiences/<slug>/revisions/<int:number>", methods=["GET"])
@@ -248,5 +239,6 @@ def get_revision(slug: str, number: int):
     experience = _readable(slug)
     revision = services.get_revision(experience, number)
     if revision is None:
-        return error_response(404, f"revision {number} of {slug!r} not found")
+        raise ApiError(404, _("Version %(number)s von %(slug)s nicht gefunden",
+                              number=number, slug=repr(slug)))
     return jsonify(revision_json(revision))

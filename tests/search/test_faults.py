@@ -230,7 +230,7 @@ def test_without_any_readable_index_search_says_it_is_being_rebuilt(app, client,
     assert results.unavailable and results.total == 0
     response = api(anna).get("/api/v1/search?q=Lotsen")
     assert response.status_code == 503 and response.headers["Retry-After"]
-    assert "rebuilt" in response.get_json()["error"]["message"]
+    assert "neu aufgebaut" in response.get_json()["error"]["message"]
     page = api(anna).get("/suche?q=Lotsen")
     assert page.status_code == 503
     assert "wird gerade neu aufgebaut" in page.get_data(as_text=True)

@@ -90,7 +90,9 @@ def test_api_returns_the_contract_fields_best_first(client, corpus, token):
                           headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     data = response.get_json()
-    assert set(data) == {"query", "total", "page", "results", "facets", "suggestion"}
+    assert set(data) == {"query", "total", "page", "results", "facets", "suggestion",
+                         "items", "per_page"}  # items: the same list as results (issue 11)
+    assert data["items"] == data["results"]
     assert data["query"] == "eAkte" and data["total"] == 2 and data["page"] == 1
     assert data["suggestion"] is None
     for result in data["results"]:
