@@ -12,7 +12,6 @@ from datetime import date, datetime, timezone
 from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.dates import format_time as _babel_time
-from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 
 #: The language the platform falls back to, and of content whose language is not known.
@@ -85,20 +84,14 @@ def format_moment(value: datetime, locale: str | None = None) -> str:
     return _join(format_local_date(value, locale), format_clock(value, locale), locale)
 
 
-def format_span(start: datetime, end: datetime, locale: str | None = None) -> str:
-    """A wall-clock span; the end's date only when it is another day."""
+def format_span(start: datetime, end: datetime, locale: str | None = None, *,
+                same_day_separator: str = " – ") -> str:
+    """A wall-clock span; the end's date only when it is another day (then always with
+    " – "; `same_day_separator` joins a start and an end time on the same day)."""
     locale = locale or current_locale()
     if start.date() == end.date():
-        return f"{format_moment(start, locale)} – {format_clock(end, locale)}"
+        return f"{format_moment(start, locale)}{same_day_separator}{format_clock(end, locale)}"
     return f"{format_moment(start, locale)} – {format_moment(end, locale)}"
-
-
-def format_date_range(start: datetime, end: datetime, locale: str | None = None) -> str:
-    """The days of a visit ("20.04.2027" or "20.04.2027 – 21.04.2027")."""
-    locale = locale or current_locale()
-    if start.date() == end.date():
-        return format_local_date(start, locale)
-    return f"{format_local_date(start, locale)} – {format_local_date(end, locale)}"
 
 
 def format_record_date(value: datetime | None, locale: str | None = None) -> str:
@@ -124,11 +117,6 @@ def machine_time(value: datetime | None, utc: bool = True) -> str:
         aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value.strftime("%Y-%m-%dT%H:%M")
-
-
-def format_number(value, locale: str | None = None) -> str:
-    """A number with the locale's grouping and decimal mark ("1.234,5" / "1,234.5")."""
-    return format_decimal(value, locale=locale or current_locale())
 
 
 def topic_name(topic, locale: str | None = None) -> Markup:
@@ -167,24 +155,26 @@ def content_lang() -> Markup:
     return Markup(' lang="%s"') % CONTENT_LOCALE
 
 
-def user_text(value) -> Markup:
-    """Inline user content (a title, a note, a snippet with its <mark>s) for HTML: marked
-    lang="de" on pages in another language. Markup stays markup, text is escaped."""
+def _marked(value, element: str) -> Markup:
+    """`value` (escaped unless it is Markup) in `element` marked lang="de" on pages in
+    another language; as it is on German pages; nothing for an empty value."""
     if value is None or value == "":
         return Markup("")
     if current_locale() == CONTENT_LOCALE:
         return escape(value)
-    return Markup('<span lang="%s">%s</span>') % (CONTENT_LOCALE, value)
+    return Markup('<%s lang="%s">%s</%s>') % (element, CONTENT_LOCALE, value, element)
+
+
+def user_text(value) -> Markup:
+    """Inline user content (a title, a note, a snippet with its <mark>s) for HTML: marked
+    lang="de" on pages in another language. Markup stays markup, text is escaped."""
+    return _marked(value, "span")
 
 
 def user_block(value) -> Markup:
     """Rendered user content (Markdown as HTML) in a block marked lang="de" on pages in
     another language."""
-    if value is None or value == "":
-        return Markup("")
-    if current_locale() == CONTENT_LOCALE:
-        return escape(value)
-    return Markup('<div lang="%s">%s</div>') % (CONTENT_LOCALE, value)
+    return _marked(value, "div")
 
 
 def shown_text(item, field: str) -> Markup:
@@ -213,7 +203,7 @@ def register(app) -> None:
     filters = {
         "record_date": format_record_date, "record_moment": format_record_moment,
         "local_date": format_local_date, "moment": format_moment, "clock": format_clock,
-        "day": format_day, "number": format_number, "machine_time": machine_time,
+        "machine_time": machine_time,
         "topic_name": topic_name, "topic_names": topic_names,
         "user_text": user_text, "user_block": user_block,
         # German example words in help texts: the same marking as user content.
@@ -224,7 +214,6 @@ def register(app) -> None:
 
     filters["sorted_topics"] = lambda topics: sorted_topics(topics, current_locale())
     app.jinja_env.filters.update(filters)
-    app.jinja_env.globals.update(format_span=format_span, format_date_range=format_date_range,
-                                 topic_description=topic_description,
+    app.jinja_env.globals.update(format_span=format_span, topic_description=topic_description,
                                  content_lang=content_lang, shown_text=shown_text,
                                  shown_markdown=shown_markdown)

@@ -57,13 +57,9 @@ def at(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock)
 
 
-def format_day(value, pattern: str = "full") -> str:
-    """A day in words in the reader's language ("Dienstag, 20. April 2027"); a CLDR width
-    or pattern. Formats the date only: our naive Berlin times must not be shifted."""
-    return formatting.format_day(value, pattern)
-
-
-#: Wall-clock formatters of visit times, in the reader's language (exchange/formatting.py).
+#: Wall-clock formatters of visit times, in the reader's language (exchange/formatting.py;
+#: they format the naive Berlin times as they are, never shifted).
+format_day = formatting.format_day
 format_clock = formatting.format_clock
 format_moment = formatting.format_moment
 format_span = formatting.format_span
@@ -71,6 +67,4 @@ format_span = formatting.format_span
 
 def format_visit_span(start: datetime, end: datetime) -> str:
     """"08.12.2026, 09:30–17:00" for one day, else both moments, in the reader's language."""
-    if start.date() == end.date():
-        return f"{format_moment(start)}–{format_clock(end)}"
-    return f"{format_moment(start)} – {format_moment(end)}"
+    return format_span(start, end, same_day_separator="–")

@@ -114,18 +114,20 @@ def revision_summary(revision: Revision, restored_numbers: dict) -> Markup:
     summary = revision.summary or ""
     if revision.restored_from_id is None:
         return user_text(summary)
+
+    def with_note(note: str) -> Markup:
+        return user_text(summary) + Markup(' <span class="meta">(%s)</span>') % note
+
     number = restored_numbers.get(revision.restored_from_id)
     if number is None:
-        return user_text(summary) + Markup(" ") + Markup('<span class="meta">(%s)</span>') % _(
-            "wiederhergestellt")
+        return with_note(_("wiederhergestellt"))
     automatic = set()
     for locale in current_app.config["LANGUAGES"]:
         with force_locale(locale):
             automatic.add(_("Version %(number)s wiederhergestellt", number=number))
     if not summary or summary in automatic:
         return escape(_("Version %(number)s wiederhergestellt", number=number))
-    return user_text(summary) + Markup(" ") + Markup('<span class="meta">(%s)</span>') % _(
-        "aus Version %(number)s wiederhergestellt", number=number)
+    return with_note(_("aus Version %(number)s wiederhergestellt", number=number))
 
 
 @bp.route("/erfahrungen")
