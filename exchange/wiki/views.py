@@ -61,12 +61,6 @@ def _list_loads() -> tuple:
     return (selectinload(Experience.city), selectinload(Experience.topics))
 
 
-def _revision_loads() -> tuple:
-    """What a list of revisions shows per row: the experience, its city and the author."""
-    return (selectinload(Revision.experience).selectinload(Experience.city),
-            selectinload(Revision.author))
-
-
 def _pages(total: int, per_page: int = PER_PAGE) -> int:
     return max(1, -(-total // per_page))
 
